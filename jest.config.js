@@ -1,0 +1,15 @@
+/** Jest runs the TypeScript sources directly (ts-jest, ESM); integration tests drive the built CLI in dist/. */
+export default {
+  preset: 'ts-jest/presets/default-esm',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/connector', '<rootDir>/integration_tests', '<rootDir>/bench'],
+  testMatch: ['**/*.test.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
+  },
+  setupFilesAfterEnv: ['<rootDir>/jest.setup.ts'],
+  testTimeout: 60000,
+  maxWorkers: 2,
+  verbose: false,
+};
