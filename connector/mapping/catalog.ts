@@ -29,12 +29,6 @@ export interface DestinationCatalog {
 }
 
 /**
- * Describe sends `filterable` on every field, though ../salesforce/types.ts does not declare it
- * yet: a field SOQL cannot filter on cannot be used to look an Id up.
- */
-type MaybeFilterable = DescribeField & { filterable?: boolean };
-
-/**
  * The operations one object supports, in the order append, update, append_dedup, overwrite,
  * soft_delete; an operation whose schema would have no property is left out.
  */
@@ -46,7 +40,7 @@ export function describeToOperations(describe: DescribeSObject): DestinationOper
   // Update finds Ids by query (PRODUCT.md §5), so any External ID / idLookup field SOQL can filter
   // on will do, even one the user cannot write (Case.CaseNumber).
   const lookupKeys = matchingFields(describe).filter(
-    (f) => !f.deprecatedAndHidden && (f as MaybeFilterable).filterable !== false,
+    (f) => !f.deprecatedAndHidden && f.filterable !== false,
   );
   // Upsert (and mirror, which upserts) names the key in the request, which Salesforce allows only
   // for External ID and idLookup fields the user can set:

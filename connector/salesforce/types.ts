@@ -65,6 +65,8 @@ export interface DescribeField {
   caseSensitive?: boolean;
   calculated: boolean;
   autoNumber: boolean;
+  /** SOQL can filter on it (needed to look Ids up by this field). */
+  filterable?: boolean;
   custom?: boolean;
   nameField?: boolean;
   compoundFieldName?: string | null;

@@ -1,0 +1,119 @@
+/**
+ * `check` (PRODUCT.md section 9): authenticates, confirms the API version is offered, describes the
+ * target objects and confirms each allows its operation and matching field, confirms required
+ * fields are mapped when field_mappings is given, and reports the daily API requests left.
+ * Every outcome prints exactly one CONNECTION_STATUS; a FAILED one says what to fix.
+ */
+import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
+import { connect, toConnectorError } from '../connection.js';
+import { ConfigError, SystemError, toErrorTrace } from '../errors.js';
+import { configuredTargets, targetProblems, unknownObjectMessage } from '../mapping/target.js';
+import { secretValues } from '../redact.js';
+import { listApiVersions } from '../salesforce/describe.js';
+import type { CommandContext } from './context.js';
+
+/** Runs check; returns the exit code (0 for SUCCEEDED and for FAILED caused by config or Salesforce). */
+export async function runCheck(ctx: CommandContext, configPath: string): Promise<number> {
+  const spec = loadSpec();
+  let raw: unknown;
+  try {
+    raw = readJsonFile(configPath, 'config');
+  } catch (error) {
+    // PRODUCT.md section 2: a missing or malformed file is a config_error and exit 1 — still with
+    // the one CONNECTION_STATUS every check prints.
+    const failure = toConnectorError(error);
+    await ctx.emitter.emit({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) } });
+    await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: failure.message } });
+    return 1;
+  }
+  let config: Config;
+  try {
+    for (const secret of secretValues(spec.connectionSpecification, raw)) ctx.redactor.add(secret);
+    config = parseConfig(raw, spec);
+  } catch (error) {
+    const failure = toConnectorError(error);
+    await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: failure.message } });
+    return 0;
+  }
+  try {
+    const message = await checkConnection(config, ctx);
+    await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED', message } });
+    return 0;
+  } catch (error) {
+    const failure = toConnectorError(error, config.loginUrl);
+    if (failure instanceof SystemError) {
+      await ctx.emitter.emit({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) } });
+      await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: failure.message } });
+      return 1;
+    }
+    ctx.logger.debug(`check failed: ${failure.internalMessage ?? failure.message}`);
+    await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: failure.message } });
+    return 0;
+  }
+}
+
+/** The checks themselves; resolves with the SUCCEEDED message or throws. */
+export async function checkConnection(config: Config, ctx: CommandContext): Promise<string> {
+  const connection = connect(config, { redactor: ctx.redactor, logger: ctx.logger });
+  const token = await connection.tokens.get();
+  const versions = await listApiVersions(connection.got, token.instanceUrl, config.advanced.requestTimeoutSeconds * 1000);
+  const wanted = config.apiVersion.slice(1);
+  if (!versions.some((v) => v.version === wanted)) {
+    const newest = versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0];
+    throw new ConfigError(
+      `API version ${config.apiVersion} is not offered by this org${newest ? ` (its newest is v${newest})` : ''}. Set api_version to ${newest ? `v${newest} or older, e.g. ` : ''}v61.0.`,
+    );
+  }
+  const targets = configuredTargets(config);
+  const problems: string[] = [];
+  const ready: string[] = [];
+  const describes = await connection.describe.many(
+    [...new Set(targets.map((t) => t.target.object))],
+    config.advanced.parallelRequests,
+  );
+  for (const { where, target } of targets) {
+    const describe = describes.get(target.object);
+    if (describe instanceof Error) throw describe;
+    if (describe === undefined) {
+      const global = await connection.describe.global().catch(() => undefined);
+      problems.push(`${where}: ${unknownObjectMessage(target.object, global)}`);
+      continue;
+    }
+    const found = targetProblems(target, describe);
+    if (found.length > 0) {
+      for (const p of found) problems.push(`${where}: ${p}`);
+    } else {
+      ready.push(`${target.object} ${target.operation}${target.matchingField ? ` on ${target.matchingField}` : ''}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(
+      problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '),
+    );
+  }
+  const remaining = await dailyRequestsLeft(connection);
+  const parts = [`Connected to ${token.instanceUrl} with API ${config.apiVersion}.`];
+  parts.push(
+    ready.length > 0
+      ? `Ready: ${ready.join('; ')}.`
+      : 'No object is configured: streams must name one through Airbyte data activation or a streams entry.',
+  );
+  if (remaining !== undefined) parts.push(`${remaining.toLocaleString('en-US')} daily API requests remain.`);
+  await connection.http.stop();
+  return parts.join(' ');
+}
+
+/** `GET /limits/` DailyApiRequests.Remaining, or Sforce-Limit-Info when the user may not read limits. */
+async function dailyRequestsLeft(connection: ReturnType<typeof connect>): Promise<number | undefined> {
+  try {
+    const response = await connection.http.request<Record<string, { Max: number; Remaining: number }>>({
+      method: 'GET',
+      path: '/limits/',
+      idempotent: true,
+      kind: 'limits',
+    });
+    return response.body.DailyApiRequests?.Remaining ?? connection.http.remaining;
+  } catch {
+    return connection.http.remaining;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * `discover` (PRODUCT.md section 8): one DESTINATION_CATALOG for the configured objects, the four
+ * service objects and every createable custom object, described in parallel within the
+ * concurrency limit. An object that cannot be described is skipped with a warning; an auth or
+ * network failure ends the run with a TRACE of the right failure type.
+ */
+import { loadSpec, parseConfig, readJsonFile } from '../config.js';
+import { connect, toConnectorError } from '../connection.js';
+import { buildDestinationCatalog } from '../mapping/catalog.js';
+import { configuredTargets } from '../mapping/target.js';
+import { secretValues } from '../redact.js';
+import { SalesforceApiError } from '../salesforce/errors.js';
+import type { DescribeSObject } from '../salesforce/types.js';
+import type { CommandContext } from './context.js';
+
+/** The Service Cloud objects every catalog offers. */
+export const SERVICE_OBJECTS = ['Account', 'Case', 'Contact', 'Lead'] as const;
+
+/** Runs discover; returns the exit code. */
+export async function runDiscover(ctx: CommandContext, configPath: string): Promise<number> {
+  const raw = readJsonFile(configPath, 'config');
+  for (const secret of secretValues(loadSpec().connectionSpecification, raw)) ctx.redactor.add(secret);
+  const config = parseConfig(raw);
+  const connection = connect(config, { redactor: ctx.redactor, logger: ctx.logger });
+  try {
+    const global = await connection.describe.global();
+    const names = new Set<string>(SERVICE_OBJECTS);
+    for (const { target } of configuredTargets(config)) names.add(target.object);
+    for (const o of global.sobjects) {
+      if (o.custom && o.createable && o.customSetting !== true && o.name.endsWith('__c')) names.add(o.name);
+    }
+    const results = await connection.describe.many([...names].sort(), config.advanced.parallelRequests);
+    const describes: DescribeSObject[] = [];
+    for (const [name, result] of results) {
+      if (result instanceof Error) {
+        // An auth or network failure is the run's failure, not one object's.
+        if (!(result instanceof SalesforceApiError) || result.status === 401 || result.status >= 500) throw result;
+        ctx.logger.warn(`Skipping ${name}: Salesforce could not describe it (${result.errorCode}: ${result.salesforceMessage}).`);
+      } else if (result === undefined) {
+        ctx.logger.warn(`Skipping ${name}: the object does not exist in this org or the user cannot see it.`);
+      } else {
+        describes.push(result);
+      }
+    }
+    const catalog = buildDestinationCatalog(describes);
+    ctx.logger.info(
+      `Discovered ${catalog.operations.length} operations on ${describes.length} objects with ${connection.http.total} API requests.`,
+    );
+    await ctx.emitter.emit({ type: 'DESTINATION_CATALOG', destination_catalog: catalog });
+    return 0;
+  } catch (error) {
+    throw toConnectorError(error, config.loginUrl);
+  } finally {
+    await connection.http.stop();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * `login`: the OAuth 2.0 web-server flow with PKCE (S256) on a loopback redirect
+ * (reference/salesforce-api.md §1.5). It prints the authorize URL (stderr: it is for the person),
+ * waits for the browser to come back with a code, exchanges the code with the code_verifier, and
+ * prints the credentials block to paste into a config (stdout, so it can be redirected to a file).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import got from 'got';
+import type { Command } from '../cli.js';
+import { checkHostUrl } from '../config.js';
+import { ConfigError, TransientError } from '../errors.js';
+import { OAuthError } from '../salesforce/errors.js';
+import { toConnectorError } from '../connection.js';
+import type { CommandContext } from './context.js';
+
+type LoginCommand = Extract<Command, { name: 'login' }>;
+
+/** base64url without padding (RFC 7636 appendix A). */
+function base64url(buffer: Buffer): string {
+  return buffer.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** A PKCE verifier and its S256 challenge. */
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = base64url(randomBytes(48));
+  const challenge = base64url(createHash('sha256').update(verifier).digest());
+  return { verifier, challenge };
+}
+
+/** What the browser brought back to the loopback redirect. */
+interface Callback {
+  code?: string;
+  error?: string;
+  errorDescription?: string;
+}
+
+/** Runs the flow; the credentials block goes to stdout as JSON. */
+export async function runLogin(ctx: CommandContext, command: LoginCommand, write: (text: string) => void, tell: (text: string) => void): Promise<number> {
+  const clientId = command.clientId ?? process.env.SALESFORCE_CLIENT_ID;
+  if (clientId === undefined || clientId === '') {
+    throw new ConfigError('login needs --client-id <Consumer Key of the connected app> (or SALESFORCE_CLIENT_ID).');
+  }
+  const clientSecret = command.clientSecret ?? process.env.SALESFORCE_CLIENT_SECRET;
+  if (clientSecret) ctx.redactor.add(clientSecret);
+  const loginUrl = checkHostUrl(
+    command.loginUrl ?? (command.sandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com'),
+    '--login-url',
+  );
+  const redirectUri = `http://localhost:${command.port}/OauthRedirect`;
+  const { verifier, challenge } = pkcePair();
+  const state = base64url(randomBytes(16));
+
+  const server = http.createServer();
+  const callback = new Promise<Callback>((resolve) => {
+    server.on('request', (req, res) => {
+      const url = new URL(req.url ?? '/', redirectUri);
+      if (url.pathname !== '/OauthRedirect') {
+        res.writeHead(404).end();
+        return;
+      }
+      if (url.searchParams.get('state') !== state) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('State mismatch: this callback is not from the login just started.');
+        return;
+      }
+      const result: Callback = {};
+      const code = url.searchParams.get('code');
+      if (code) result.code = code;
+      const error = url.searchParams.get('error');
+      if (error) {
+        result.error = error;
+        result.errorDescription = url.searchParams.get('error_description') ?? '';
+      }
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(
+          result.code
+            ? '<p>Salesforce login complete. You can close this window and return to the terminal.</p>'
+            : '<p>Salesforce login failed; see the terminal.</p>',
+        );
+      resolve(result);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new ConfigError(
+          `Cannot listen on localhost:${command.port} for the OAuth redirect (${error.code ?? error.message}). Free the port or pass --port, and add http://localhost:<port>/OauthRedirect as a callback URL of the connected app.`,
+        ),
+      ),
+    );
+    server.listen(command.port, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const authorize = new URL(`${loginUrl}/services/oauth2/authorize`);
+    authorize.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      scope: command.scope,
+      state,
+    }).toString();
+    tell(
+      `Open this URL in a browser, sign in to Salesforce and allow access (the connected app must list ${redirectUri} as a callback URL):\n\n${authorize.toString()}\n\nWaiting for the redirect on 127.0.0.1:${port} …`,
+    );
+    const timeout = new Promise<never>((_, reject) => {
+      const timer = setTimeout(
+        () => reject(new TransientError(`No redirect from Salesforce within ${command.timeoutSeconds} s; run login again.`)),
+        command.timeoutSeconds * 1000,
+      );
+      timer.unref();
+      ctx.signal.addEventListener('abort', () => reject(new TransientError('login interrupted.')), { once: true });
+    });
+    const result = await Promise.race([callback, timeout]);
+    if (result.error !== undefined || result.code === undefined) {
+      throw new ConfigError(
+        `Salesforce did not grant access (${result.error ?? 'no code'}${result.errorDescription ? `: ${result.errorDescription}` : ''}). Check the connected app's callback URL, OAuth scopes (api, refresh_token) and PKCE settings, then run login again.`,
+      );
+    }
+    const form: Record<string, string> = {
+      grant_type: 'authorization_code',
+      code: result.code,
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    };
+    if (clientSecret) form.client_secret = clientSecret;
+    const response = await got.post(`${loginUrl}/services/oauth2/token`, {
+      form,
+      headers: { accept: 'application/json' },
+      throwHttpErrors: false,
+      responseType: 'text',
+      timeout: { request: 60_000 },
+    });
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(response.body) as Record<string, unknown>;
+    } catch {
+      // handled below by the status check
+    }
+    if (response.statusCode !== 200 || typeof body.refresh_token !== 'string') {
+      if (response.statusCode === 200) {
+        throw new ConfigError(
+          'Salesforce issued no refresh token: add the "refresh_token, offline_access" scope to the connected app and pass --scope "api refresh_token".',
+        );
+      }
+      throw toConnectorError(
+        new OAuthError(
+          response.statusCode,
+          String(body.error ?? 'invalid_response'),
+          String(body.error_description ?? `HTTP ${response.statusCode}`),
+          'authorization_code',
+        ),
+      );
+    }
+    const credentials: Record<string, unknown> = {
+      auth_type: 'oauth2_refresh_token',
+      client_id: clientId,
+      refresh_token: body.refresh_token,
+    };
+    if (clientSecret) credentials.client_secret = clientSecret;
+    const block: Record<string, unknown> = { credentials };
+    if (command.loginUrl !== undefined) block.login_url = loginUrl;
+    else if (command.sandbox) block.is_sandbox = true;
+    if (typeof body.instance_url === 'string') block.instance_url = body.instance_url;
+    write(JSON.stringify(block, null, 2));
+    tell('Login complete: paste the block above into your config (keep it secret).');
+    return 0;
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * Configuration: loaded once at the boundary, validated with ajv against spec/spec.json (every
+ * violation named), then turned into a typed value the rest of the connector trusts.
+ * PRODUCT.md section 3.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors.js';
+import type { SalesforceCredentials } from './salesforce/auth.js';
+import type { ConnectorSpecification } from './protocol/messages.js';
+import { createAjv, describeErrors, readPackageJson } from './validation.js';
+
+/** The API version used when the config names none; the one constant for it (STYLE.md principle 13). */
+export const DEFAULT_API_VERSION = 'v61.0';
+/** Oldest version this connector promises to work with (PRODUCT.md section 3). */
+export const OLDEST_API_VERSION = 59;
+
+/** The operations of PRODUCT.md section 5. */
+export type SyncMode = 'upsert' | 'insert' | 'update' | 'add' | 'remove' | 'mirror';
+/** Null values clear fields, or are skipped. */
+export type NullHandling = 'clear' | 'skip';
+
+/** How the connector signs in (credentials oneOf): the Salesforce client's own type. */
+export type Credentials = SalesforceCredentials;
+
+/** Per-stream (or top-level) target settings. */
+export interface TargetSettings {
+  /** API name of the object (Custom Object already resolved to its __c name). */
+  salesforceObject?: string;
+  syncMode?: SyncMode;
+  externalIdField?: string;
+  /** source column → Salesforce field */
+  fieldMappings?: Record<string, string>;
+}
+
+/** A `streams` entry. */
+export interface StreamOverride extends TargetSettings {
+  streamName: string;
+  streamNamespace?: string;
+}
+
+/** The advanced settings, every one defaulted. */
+export interface AdvancedSettings {
+  recordsPerRequest: number;
+  parallelRequests: number;
+  nullHandling: NullHandling;
+  assignmentRule: string;
+  duplicateRuleAllowSave: boolean;
+  mirrorMaxDeletePercent: number;
+  mirrorAllowEmptySource: boolean;
+  dryRun: boolean;
+  apiBudgetPercent: number;
+  rateLimitMaxWaitSeconds: number;
+  requestTimeoutSeconds: number;
+  rejectedRecordsPath?: string;
+}
+
+/** The validated, typed configuration. */
+export interface Config {
+  credentials: Credentials;
+  /** Login host (no trailing slash): login_url, or the production/sandbox host. */
+  loginUrl: string;
+  isSandbox: boolean;
+  instanceUrl?: string;
+  /** e.g. `v61.0` */
+  apiVersion: string;
+  /** Top-level target settings (rule 2 of PRODUCT.md section 4). */
+  defaults: TargetSettings;
+  streams: StreamOverride[];
+  advanced: AdvancedSettings;
+  /** The config exactly as read (before defaults), for CONTROL messages that persist a rotated token. */
+  raw: Record<string, unknown>;
+}
+
+/** The connector's specification, read once from spec/spec.json. */
+export function loadSpec(): ConnectorSpecification {
+  return readPackageJson<ConnectorSpecification>('spec/spec.json');
+}
+
+/** Reads a JSON file named on the command line; a missing, unreadable or malformed file is a config error. */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new ConfigError(`Cannot read the ${what} file ${path} (${code}). Check the path and its permissions.`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConfigError(`The ${what} file ${path} is not valid JSON: ${(error as Error).message}.`);
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** True for http(s) URLs on the loopback interface (the emulator). */
+export function isLoopback(url: URL): boolean {
+  return LOOPBACK.has(url.hostname);
+}
+
+/**
+ * Parses and checks a Salesforce host URL: https, or http on loopback only (PRODUCT.md section 3).
+ * Returns it without a trailing slash.
+ */
+export function checkHostUrl(value: string, field: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${field} "${value}" is not a URL. Use e.g. https://mycompany.my.salesforce.com.`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+    throw new ConfigError(
+      `${field} must use https (got ${url.protocol}//${url.host}); plain http is accepted only for a local emulator on 127.0.0.1.`,
+    );
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+/** Validates a parsed config object and returns the typed config. Throws one ConfigError naming every problem. */
+export function parseConfig(input: unknown, spec: ConnectorSpecification = loadSpec()): Config {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ConfigError('The config must be a JSON object.');
+  }
+  const raw = structuredClone(input) as Record<string, unknown>;
+  const problems = validateAgainstSpec(raw, spec.connectionSpecification);
+  problems.push(...semanticProblems(raw));
+  if (problems.length > 0) {
+    const list = problems.map((p, i) => `(${i + 1}) ${p}`).join('; ');
+    throw new ConfigError(
+      `The config has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${list}.`,
+    );
+  }
+  return toConfig(raw, structuredClone(input) as Record<string, unknown>);
+}
+
+/** Reads, validates and types the config file given with --config. */
+export function loadConfig(path: string): Config {
+  return parseConfig(readJsonFile(path, 'config'));
+}
+
+/**
+ * ajv reports every branch of a oneOf, which buries the real problem. The credentials branch is
+ * chosen by its `auth_type` const first, and only that branch is validated.
+ */
+function validateAgainstSpec(raw: Record<string, unknown>, connectionSpecification: Record<string, unknown>): string[] {
+  const schema = structuredClone(connectionSpecification);
+  const properties = schema.properties as Record<string, Record<string, unknown>>;
+  const credentialsSchema = properties.credentials!;
+  const branches = (credentialsSchema.oneOf ?? []) as Array<Record<string, unknown>>;
+  const authTypes = branches.map(
+    (b) => ((b.properties as Record<string, Record<string, unknown>>).auth_type!.const as string) ?? '',
+  );
+  const problems: string[] = [];
+  const credentials = raw.credentials;
+  if (credentials !== null && typeof credentials === 'object' && !Array.isArray(credentials)) {
+    const authType = (credentials as Record<string, unknown>).auth_type;
+    const index = authTypes.indexOf(String(authType));
+    if (index === -1) {
+      problems.push(
+        authType === undefined
+          ? `credentials.auth_type is required: one of ${authTypes.join(', ')}`
+          : `credentials.auth_type must be one of ${authTypes.join(', ')} (got ${JSON.stringify(authType)})`,
+      );
+      delete credentialsSchema.oneOf;
+    } else {
+      delete credentialsSchema.oneOf;
+      Object.assign(credentialsSchema, branches[index]);
+    }
+  } else {
+    delete credentialsSchema.oneOf;
+  }
+  const validate = createAjv().compile(schema);
+  if (!validate(raw)) {
+    for (const text of describeErrors(validate.errors)) problems.push(friendly(text));
+  }
+  return problems;
+}
+
+/** Rewrites the generic pattern messages for fields where a plainer sentence says what to do. */
+function friendly(text: string): string {
+  if (/custom_object_api_name must match pattern/.test(text)) {
+    return `${text.split(' must match')[0]} must be a custom object API name ending in __c (add the __c suffix, e.g. Support_Ticket__c)`;
+  }
+  if (/api_version must match pattern/.test(text)) {
+    return 'api_version must look like v61.0';
+  }
+  if (/(login_url|instance_url) must match pattern/.test(text)) {
+    return `${text.split(' must match')[0]} must be a bare host URL such as https://mycompany.my.salesforce.com`;
+  }
+  if (/assignment_rule must match pattern/.test(text)) {
+    return 'advanced.assignment_rule must be "default", "none" or the 15/18-character Id of an AssignmentRule';
+  }
+  return text;
+}
+
+/** Rules JSON Schema cannot say within Airbyte's spec rules (no if/then): cross-field requirements. */
+function semanticProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const checkTarget = (target: Record<string, unknown>, where: string): void => {
+    if (target.salesforce_object === 'Custom Object' && typeof target.custom_object_api_name !== 'string') {
+      problems.push(`${where}custom_object_api_name is required when salesforce_object is "Custom Object"`);
+    }
+  };
+  checkTarget(raw, '');
+  const streams = Array.isArray(raw.streams) ? (raw.streams as Array<Record<string, unknown>>) : [];
+  const seen = new Set<string>();
+  streams.forEach((s, i) => {
+    if (s === null || typeof s !== 'object') return;
+    checkTarget(s, `streams[${i}].`);
+    const key = `${String(s.stream_namespace ?? '')}\u0001${String(s.stream_name)}`;
+    if (seen.has(key)) problems.push(`streams[${i}] repeats stream "${String(s.stream_name)}"`);
+    seen.add(key);
+  });
+  if (typeof raw.api_version === 'string' && /^v\d+\.0$/.test(raw.api_version)) {
+    const major = Number(raw.api_version.slice(1, -2));
+    if (major < OLDEST_API_VERSION) {
+      problems.push(
+        `api_version ${raw.api_version} is older than v${OLDEST_API_VERSION}.0, the oldest this connector supports; use ${DEFAULT_API_VERSION}`,
+      );
+    }
+  }
+  for (const field of ['login_url', 'instance_url'] as const) {
+    const value = raw[field];
+    if (typeof value !== 'string') continue;
+    try {
+      checkHostUrl(value, field);
+    } catch (error) {
+      problems.push((error as Error).message.replace(/\.$/, ''));
+    }
+  }
+  const credentials = raw.credentials as Record<string, unknown> | undefined;
+  if (credentials?.auth_type === 'client_credentials') {
+    const host = typeof raw.login_url === 'string' ? safeHost(raw.login_url) : undefined;
+    if (host === undefined || host === 'login.salesforce.com' || host === 'test.salesforce.com') {
+      problems.push(
+        'client credentials work only on your My Domain host: set login_url to e.g. https://mycompany.my.salesforce.com',
+      );
+    }
+  }
+  if (credentials?.auth_type === 'jwt_bearer' && typeof credentials.private_key === 'string') {
+    if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(credentials.private_key)) {
+      problems.push('credentials.private_key must be a PEM private key (-----BEGIN PRIVATE KEY----- …)');
+    }
+  }
+  return problems;
+}
+
+function safeHost(value: string): string | undefined {
+  try {
+    return new URL(value).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveObject(target: Record<string, unknown>): string | undefined {
+  const object = target.salesforce_object;
+  if (typeof object !== 'string') return undefined;
+  return object === 'Custom Object' ? (target.custom_object_api_name as string) : object;
+}
+
+function mappings(value: unknown): Record<string, string> | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const m of value as Array<{ source: string; destination: string }>) out[m.source] = m.destination;
+  return out;
+}
+
+function targetSettings(target: Record<string, unknown>): TargetSettings {
+  const settings: TargetSettings = {};
+  const object = resolveObject(target);
+  if (object !== undefined) settings.salesforceObject = object;
+  if (typeof target.sync_mode === 'string') settings.syncMode = target.sync_mode as SyncMode;
+  if (typeof target.external_id_field === 'string' && target.external_id_field.trim() !== '') {
+    settings.externalIdField = target.external_id_field.trim();
+  }
+  const fm = mappings(target.field_mappings);
+  if (fm !== undefined) settings.fieldMappings = fm;
+  return settings;
+}
+
+function toConfig(raw: Record<string, unknown>, original: Record<string, unknown>): Config {
+  const c = raw.credentials as Record<string, string>;
+  let credentials: Credentials;
+  switch (c.auth_type) {
+    case 'jwt_bearer':
+      credentials = { authType: 'jwt_bearer', clientId: c.client_id!, username: c.username!, privateKey: c.private_key! };
+      break;
+    case 'client_credentials':
+      credentials = { authType: 'client_credentials', clientId: c.client_id!, clientSecret: c.client_secret! };
+      break;
+    default:
+      credentials = { authType: 'oauth2_refresh_token', clientId: c.client_id!, refreshToken: c.refresh_token! };
+      if (typeof c.client_secret === 'string' && c.client_secret !== '') credentials.clientSecret = c.client_secret;
+  }
+  const isSandbox = raw.is_sandbox === true;
+  const loginUrl =
+    typeof raw.login_url === 'string'
+      ? checkHostUrl(raw.login_url, 'login_url')
+      : isSandbox
+        ? 'https://test.salesforce.com'
+        : 'https://login.salesforce.com';
+  const a = (raw.advanced ?? {}) as Record<string, unknown>;
+  const advanced: AdvancedSettings = {
+    recordsPerRequest: a.records_per_request as number,
+    parallelRequests: a.parallel_requests as number,
+    nullHandling: a.null_handling as NullHandling,
+    assignmentRule: a.assignment_rule as string,
+    duplicateRuleAllowSave: a.duplicate_rule_allow_save as boolean,
+    mirrorMaxDeletePercent: a.mirror_max_delete_percent as number,
+    mirrorAllowEmptySource: a.mirror_allow_empty_source as boolean,
+    dryRun: a.dry_run as boolean,
+    apiBudgetPercent: a.api_budget_percent as number,
+    rateLimitMaxWaitSeconds: a.rate_limit_max_wait_seconds as number,
+    requestTimeoutSeconds: a.request_timeout_seconds as number,
+  };
+  if (typeof a.rejected_records_path === 'string' && a.rejected_records_path !== '') {
+    advanced.rejectedRecordsPath = a.rejected_records_path;
+  }
+  const streams = ((raw.streams ?? []) as Array<Record<string, unknown>>).map((s) => {
+    const o: StreamOverride = { streamName: s.stream_name as string, ...targetSettings(s) };
+    if (typeof s.stream_namespace === 'string') o.streamNamespace = s.stream_namespace;
+    return o;
+  });
+  const config: Config = {
+    credentials,
+    loginUrl,
+    isSandbox,
+    apiVersion: raw.api_version as string,
+    defaults: targetSettings(raw),
+    streams,
+    advanced,
+    raw: original,
+  };
+  if (typeof raw.instance_url === 'string') config.instanceUrl = checkHostUrl(raw.instance_url, 'instance_url');
+  return config;
+}

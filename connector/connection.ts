@@ -1,0 +1,173 @@
+/**
+ * Builds the Salesforce client from the typed config, and translates the client's errors into
+ * the connector's three failure kinds with a message that says what to do — in the words of the
+ * README's troubleshooting section.
+ */
+import got from 'got';
+import { checkHostUrl, type Config } from './config.js';
+import { ConfigError, ConnectorError, SystemError, TransientError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Redactor } from './redact.js';
+import { TokenManager } from './salesforce/auth.js';
+import { DescribeCache } from './salesforce/describe.js';
+import { NetworkError, OAuthError, RateLimitError, SalesforceApiError, UnknownOutcomeError } from './salesforce/errors.js';
+import { keepAliveAgents, SalesforceHttp } from './salesforce/http.js';
+
+/** Identifies the connector in Salesforce's API usage reports (Sforce-Call-Options, reference §3.7). */
+export const CLIENT_NAME = 'destination-salesforce-service-cloud';
+
+/** The Salesforce client parts one run uses. */
+export interface Connection {
+  tokens: TokenManager;
+  http: SalesforceHttp;
+  describe: DescribeCache;
+  got: typeof got;
+}
+
+/** Hooks a command can attach. */
+export interface ConnectionHooks {
+  redactor?: Redactor;
+  logger?: Logger;
+  /** A rotated refresh token must be persisted (write emits a CONTROL message). */
+  onRefreshTokenRotated?: (refreshToken: string) => void;
+  /** Test seams. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** Creates the token manager, HTTP client and Describe cache for a config. */
+export function connect(config: Config, hooks: ConnectionHooks = {}): Connection {
+  const agents = keepAliveAgents(config.advanced.parallelRequests * 2);
+  const client = got.extend({ agent: agents });
+  const tokens = new TokenManager({
+    loginUrl: config.loginUrl,
+    credentials: config.credentials,
+    jwtAudience: config.isSandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com',
+    http: client,
+    timeoutMs: config.advanced.requestTimeoutSeconds * 1000,
+    onToken: (token) => hooks.redactor?.add(token),
+    ...(hooks.onRefreshTokenRotated ? { onRefreshTokenRotated: hooks.onRefreshTokenRotated } : {}),
+    checkInstanceUrl: (url) => checkHostUrl(url, 'the instance_url Salesforce returned'),
+  });
+  const http = new SalesforceHttp({
+    tokens,
+    apiVersion: config.apiVersion,
+    got: client,
+    maxConcurrent: config.advanced.parallelRequests,
+    timeoutMs: config.advanced.requestTimeoutSeconds * 1000,
+    rateLimitMaxWaitMs: config.advanced.rateLimitMaxWaitSeconds * 1000,
+    apiBudgetPercent: config.advanced.apiBudgetPercent,
+    headers: { 'sforce-call-options': `client=${CLIENT_NAME}` },
+    ...(hooks.sleep ? { sleep: hooks.sleep } : {}),
+    ...(hooks.random ? { random: hooks.random } : {}),
+    ...(hooks.logger ? { log: hooks.logger } : {}),
+  });
+  return { tokens, http, describe: new DescribeCache(http), got: client };
+}
+
+/** What to do about each token-endpoint error (reference §1.2 table). */
+function oauthAdvice(error: OAuthError): string {
+  const d = error.description.toLowerCase();
+  if (error.error === 'invalid_private_key') {
+    return `The JWT private key cannot be used (${error.description}). Paste the PEM private key whose certificate is uploaded to the connected app.`;
+  }
+  if (error.error === 'invalid_grant') {
+    if (d.includes('expired access/refresh token')) {
+      return 'Salesforce refused the refresh token (invalid_grant: expired access/refresh token): it was revoked, expired by policy, or replaced by a newer grant. Reconnect: run the login command or re-authenticate the source in Airbyte to get a new refresh token.';
+    }
+    if (d.includes('authentication failure')) {
+      return 'Salesforce refused the sign-in (invalid_grant: authentication failure): the user may be deactivated, locked or have a changed password. Reconnect with an active user.';
+    }
+    if (d.includes("hasn't approved") || d.includes('not approved')) {
+      return "Salesforce says the user hasn't approved this app (JWT bearer). In the connected app's policies set Permitted Users to \"Admin approved users are pre-authorized\" and assign the user's profile or permission set.";
+    }
+    if (d.includes('audience')) {
+      return 'Salesforce rejected the JWT audience: set is_sandbox to true for sandboxes (aud https://test.salesforce.com) or false for production.';
+    }
+    if (d.includes('not supported on this domain')) {
+      return 'The client credentials flow does not run on login.salesforce.com or test.salesforce.com: set login_url to your My Domain (https://mycompany.my.salesforce.com).';
+    }
+    if (d.includes('client credentials user')) {
+      return 'The connected app has no Run As user for the client credentials flow: set one under "Client Credentials Flow" in the app\'s policies.';
+    }
+    return `Salesforce refused the sign-in (invalid_grant: ${error.description}). Reconnect: get new credentials with the login command or in Airbyte.`;
+  }
+  if (error.error === 'invalid_client_id') {
+    return 'Salesforce does not know this client_id (invalid_client_id). Copy the Consumer Key of the connected app exactly; a new app can take up to 10 minutes to become usable.';
+  }
+  if (error.error === 'invalid_client') {
+    return 'Salesforce refused the client_id / client_secret pair (invalid_client). Copy the Consumer Key and Consumer Secret of the connected app again.';
+  }
+  return `Salesforce's token endpoint refused the request (${error.error}: ${error.description}). Check the credentials and the login host, then reconnect.`;
+}
+
+/**
+ * Maps any error from the Salesforce client to a ConnectorError. Errors that already are
+ * ConnectorErrors pass through.
+ */
+export function toConnectorError(error: unknown, loginUrl?: string): ConnectorError {
+  if (error instanceof ConnectorError) return error;
+  if (error instanceof OAuthError) {
+    return new ConfigError(oauthAdvice(error), { internalMessage: error.message, cause: error });
+  }
+  if (error instanceof NetworkError) {
+    const where = loginUrl && error.context.path.startsWith('/services/oauth2') ? ` at ${loginUrl}` : '';
+    return new TransientError(
+      `Cannot reach Salesforce${where} (${error.code} on ${error.context.method} ${error.context.path}). Check the network, the login URL and any proxy, then retry.`,
+      { internalMessage: error.message, cause: error },
+    );
+  }
+  if (error instanceof RateLimitError) {
+    return new TransientError(
+      `Salesforce's API limit stopped the sync: ${error.message}. Every finished record was acknowledged; the next sync continues from there. Lower parallel_requests, raise the org's API allocation, or schedule syncs apart from other integrations.`,
+      { internalMessage: error.message, cause: error },
+    );
+  }
+  if (error instanceof UnknownOutcomeError) {
+    return new TransientError(`Salesforce did not answer a call (${error.reason}); retry the sync.`, {
+      internalMessage: error.message,
+      cause: error,
+    });
+  }
+  if (error instanceof SalesforceApiError) {
+    const internal = error.message;
+    switch (error.errorCode) {
+      case 'INVALID_SESSION_ID':
+        return new ConfigError(
+          'Salesforce keeps refusing the session (INVALID_SESSION_ID) even after a new token: the app or user may have lost API access. Reconnect, and check that the user has the "API Enabled" permission.',
+          { internalMessage: internal, cause: error },
+        );
+      case 'API_DISABLED_FOR_ORG':
+      case 'API_CURRENTLY_DISABLED':
+        return new ConfigError(
+          'The REST API is disabled for this org or user (API_DISABLED_FOR_ORG): use an edition with API access and give the user the "API Enabled" permission.',
+          { internalMessage: internal, cause: error },
+        );
+      case 'INSUFFICIENT_ACCESS':
+      case 'INSUFFICIENT_ACCESS_OR_READONLY':
+        return new ConfigError(
+          `The Salesforce user lacks access (${error.errorCode}: ${error.salesforceMessage}). Grant object and field permissions with a permission set.`,
+          { internalMessage: internal, cause: error },
+        );
+      case 'REQUEST_LIMIT_EXCEEDED':
+        return new TransientError(
+          `Salesforce's API limit was reached (${error.salesforceMessage}). Retry later, or raise the org's allocation.`,
+          { internalMessage: internal, cause: error },
+        );
+    }
+    if (error.status >= 500) {
+      return new TransientError(
+        `Salesforce failed with HTTP ${error.status} (${error.errorCode}); retry the sync later.`,
+        { internalMessage: internal, cause: error },
+      );
+    }
+    return new SystemError(
+      `Salesforce refused a call the connector made (${error.errorCode}: ${error.salesforceMessage}). This is probably a connector bug; please report it.`,
+      { internalMessage: internal, cause: error },
+    );
+  }
+  return new SystemError(
+    'The connector hit an unexpected error (a bug). Please report it with the internal message and stack trace.',
+    { internalMessage: error instanceof Error ? `${error.name}: ${error.message}` : String(error), cause: error },
+  );
+}

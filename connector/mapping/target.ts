@@ -1,0 +1,250 @@
+/**
+ * Stream → Salesforce target (PRODUCT.md section 4), and the Describe checks every target must
+ * pass before a record is sent (sections 5, 6 and 9). Pure: check and write call the same rules.
+ */
+import type { Config, SyncMode, TargetSettings } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { streamLabel, type ConfiguredAirbyteStream, type DestinationSyncMode } from '../protocol/messages.js';
+import type { DescribeGlobal, DescribeSObject } from '../salesforce/types.js';
+import { canKeyUpsert, findField, isWritable, requiredOnCreate, type WriteKind } from './fields.js';
+
+/** Where a stream's target came from. */
+export type TargetSource = 'destination_object_name' | 'streams' | 'config';
+
+/** Everything the writer needs to know about where a stream goes. */
+export interface Target {
+  object: string;
+  operation: SyncMode;
+  /** The field rows are matched on; undefined for insert. */
+  matchingField?: string;
+  /** source column → Salesforce field (may be empty). */
+  fieldMappings: Record<string, string>;
+  source: TargetSource;
+}
+
+/** Airbyte data activation's sync modes → operations (PRODUCT.md section 4, rule 1). */
+export const OPERATION_FOR_SYNC_MODE: Readonly<Record<DestinationSyncMode, SyncMode>> = {
+  append: 'insert',
+  append_dedup: 'upsert',
+  update: 'update',
+  soft_delete: 'remove',
+  overwrite: 'mirror',
+};
+
+/** Operations that need a matching field. */
+const KEYED: ReadonlySet<SyncMode> = new Set(['upsert', 'update', 'add', 'remove', 'mirror']);
+
+/** The matching field when the config names none: Email for Contact and Lead; Id for update and remove. */
+export function defaultMatchingField(object: string, operation: SyncMode): string | undefined {
+  if (!KEYED.has(operation)) return undefined;
+  if (object === 'Contact' || object === 'Lead') return 'Email';
+  if (operation === 'update' || operation === 'remove') return 'Id';
+  return undefined;
+}
+
+function withDefaults(settings: TargetSettings, fallback: TargetSettings): TargetSettings {
+  return {
+    ...fallback,
+    ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
+  };
+}
+
+/** The `streams` override for a stream, if any (namespace must match when the override gives one). */
+function overrideFor(config: Config, name: string, namespace: string | undefined): TargetSettings | undefined {
+  return config.streams.find(
+    (s) => s.streamName === name && (s.streamNamespace === undefined || s.streamNamespace === namespace),
+  );
+}
+
+/**
+ * Resolves a configured stream's target. Throws ConfigError naming the stream when it has none,
+ * or when data activation gave a composite or nested primary key.
+ */
+export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): Target {
+  const descriptor = { name: stream.stream.name, ...(stream.stream.namespace ? { namespace: stream.stream.namespace } : {}) };
+  const label = streamLabel(descriptor);
+  if (typeof stream.destination_object_name === 'string' && stream.destination_object_name !== '') {
+    const operation = OPERATION_FOR_SYNC_MODE[stream.destination_sync_mode];
+    const keys = stream.primary_key ?? [];
+    let matchingField: string | undefined;
+    if (operation !== 'insert') {
+      if (keys.length !== 1 || keys[0]!.length !== 1 || keys[0]![0] === '') {
+        if (keys.length === 0) {
+          matchingField = defaultMatchingField(stream.destination_object_name, operation);
+        } else {
+          throw new ConfigError(
+            `Stream "${label}": Salesforce matches records on one field, but the matching key is ${JSON.stringify(keys)}. Choose a single External ID or idLookup field as the matching key.`,
+            { stream: descriptor },
+          );
+        }
+      } else {
+        matchingField = keys[0]![0];
+      }
+    }
+    const override = overrideFor(config, stream.stream.name, stream.stream.namespace);
+    const target: Target = {
+      object: stream.destination_object_name,
+      operation,
+      fieldMappings: override?.fieldMappings ?? config.defaults.fieldMappings ?? {},
+      source: 'destination_object_name',
+    };
+    if (matchingField !== undefined) target.matchingField = matchingField;
+    return target;
+  }
+  const override = overrideFor(config, stream.stream.name, stream.stream.namespace);
+  const settings = override ? withDefaults(override, config.defaults) : config.defaults;
+  if (settings.salesforceObject === undefined) {
+    throw new ConfigError(
+      `Stream "${label}" has no Salesforce object: set salesforce_object in the config, or add a streams entry for "${stream.stream.name}".`,
+      { stream: descriptor },
+    );
+  }
+  const operation = settings.syncMode ?? 'upsert';
+  const target: Target = {
+    object: settings.salesforceObject,
+    operation,
+    fieldMappings: settings.fieldMappings ?? {},
+    source: override ? 'streams' : 'config',
+  };
+  const matchingField = settings.externalIdField ?? defaultMatchingField(settings.salesforceObject, operation);
+  if (matchingField !== undefined && KEYED.has(operation)) target.matchingField = matchingField;
+  return target;
+}
+
+/** The targets a config names on its own (top level and `streams`), for check. */
+export function configuredTargets(config: Config): Array<{ where: string; target: Target }> {
+  const out: Array<{ where: string; target: Target }> = [];
+  const add = (where: string, settings: TargetSettings, source: TargetSource): void => {
+    if (settings.salesforceObject === undefined) return;
+    const operation = settings.syncMode ?? 'upsert';
+    const target: Target = { object: settings.salesforceObject, operation, fieldMappings: settings.fieldMappings ?? {}, source };
+    const matchingField = settings.externalIdField ?? defaultMatchingField(settings.salesforceObject, operation);
+    if (matchingField !== undefined && KEYED.has(operation)) target.matchingField = matchingField;
+    out.push({ where, target });
+  };
+  add('the config', config.defaults, 'config');
+  for (const s of config.streams) add(`stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams');
+  return out;
+}
+
+/** Which Describe writability an operation's payloads need. */
+export function writeKindFor(operation: SyncMode): WriteKind {
+  switch (operation) {
+    case 'insert':
+    case 'add':
+      return 'create';
+    case 'update':
+    case 'remove':
+      return 'update';
+    case 'upsert':
+    case 'mirror':
+      return 'upsert';
+  }
+}
+
+/** True when the operation may create records, so required fields matter. */
+export function createsRecords(operation: SyncMode): boolean {
+  return operation === 'insert' || operation === 'add' || operation === 'upsert' || operation === 'mirror';
+}
+
+/** Help for an object name Describe does not know. */
+export function unknownObjectMessage(object: string, global?: DescribeGlobal): string {
+  let hint = '';
+  if (global !== undefined) {
+    const lower = object.toLowerCase();
+    const close = global.sobjects.find(
+      (o) => o.name.toLowerCase() === lower || o.name.toLowerCase() === `${lower}__c`,
+    );
+    if (close !== undefined && close.name !== object) hint = ` Did you mean "${close.name}"?`;
+  }
+  if (hint === '' && !object.endsWith('__c') && !/^[A-Z][A-Za-z]+$/.test(object)) {
+    hint = ' A custom object is named by its API name with the __c suffix.';
+  } else if (hint === '' && !object.endsWith('__c')) {
+    hint = ' If it is a custom object, add the __c suffix (e.g. Support_Ticket__c).';
+  }
+  return `Salesforce object "${object}" does not exist in this org or the user cannot see it.${hint} API names are case-sensitive; check the object's permissions for the user.`;
+}
+
+/**
+ * Problems with a target against its object's Describe: the operation is allowed, the matching
+ * field can match, and (when the columns are known) the required fields are mapped.
+ * `columns` are the stream's column names; pass undefined when they are not known (check).
+ */
+export function targetProblems(target: Target, describe: DescribeSObject, columns?: string[]): string[] {
+  const problems: string[] = [];
+  const { object, operation } = target;
+  const needs: Array<[boolean, string]> = [];
+  if (operation === 'insert' || operation === 'add') needs.push([describe.createable, 'create']);
+  if (operation === 'upsert' || operation === 'mirror') {
+    needs.push([describe.createable, 'create']);
+    needs.push([describe.updateable, 'update']);
+  }
+  if (operation === 'update') needs.push([describe.updateable, 'update']);
+  if (operation === 'remove' || operation === 'mirror') needs.push([describe.deletable, 'delete']);
+  for (const [allowed, verb] of needs) {
+    if (!allowed) {
+      problems.push(
+        `${operation} needs to ${verb} ${object} records, which this user may not do. Grant ${verb} permission on ${object} (permission set), or choose another sync mode.`,
+      );
+    }
+  }
+  if (KEYED.has(operation)) {
+    const name = target.matchingField;
+    if (name === undefined) {
+      problems.push(
+        `${operation} on ${object} needs a matching field: set external_id_field to an External ID field (e.g. External_ID__c)${operation === 'update' || operation === 'remove' ? ' or Id' : ''}.`,
+      );
+    } else if (name === 'Id' || name.toLowerCase() === 'id') {
+      if (operation !== 'update' && operation !== 'remove') {
+        problems.push(
+          `${operation} cannot match on Id (Salesforce creates records by External ID, not by record Id). Set external_id_field to an External ID field.`,
+        );
+      }
+    } else {
+      const field = findField(describe, name);
+      if (field === undefined) {
+        problems.push(
+          `Matching field "${name}" does not exist on ${object} (or the user cannot see it). Check the field's API name (custom fields end in __c) and its field-level security.`,
+        );
+      } else if (!(field.externalId || field.idLookup)) {
+        problems.push(
+          `Field ${object}.${field.name} is not an External ID or idLookup field, so Salesforce cannot match records on it. In Setup → Object Manager → ${object} → Fields, edit ${field.name} and tick "External ID" (and "Unique"), or choose another field.`,
+        );
+      } else if (createsRecords(operation) && !canKeyUpsert(field)) {
+        problems.push(
+          `Field ${object}.${field.name} can find records but cannot be written on create, so ${operation} cannot use it as its key. Use an External ID field the user can edit.`,
+        );
+      }
+    }
+  }
+  if (createsRecords(operation)) {
+    const required = requiredOnCreate(describe);
+    const mapped = mappedFields(target, describe, columns);
+    if (mapped !== undefined) {
+      const missing = required.filter((r) => !mapped.has(r.toLowerCase()));
+      if (missing.length > 0) {
+        problems.push(
+          `Required ${object} field${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not mapped: add a column with that name or a field mapping to ${missing.length === 1 ? 'it' : 'them'}.`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Lower-cased Salesforce field names the stream fills: field mappings plus columns matching by
+ * name. Undefined when neither columns nor mappings are known (nothing to judge).
+ */
+function mappedFields(target: Target, describe: DescribeSObject, columns?: string[]): Set<string> | undefined {
+  const mappings = Object.entries(target.fieldMappings);
+  if (columns === undefined && mappings.length === 0) return undefined;
+  const out = new Set<string>();
+  for (const [, destination] of mappings) out.add(destination.toLowerCase());
+  for (const column of columns ?? []) {
+    if (Object.hasOwn(target.fieldMappings, column)) continue;
+    const field = findField(describe, column);
+    if (field !== undefined && isWritable(field, writeKindFor(target.operation))) out.add(field.name.toLowerCase());
+  }
+  return out;
+}

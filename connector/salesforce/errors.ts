@@ -1,0 +1,83 @@
+/**
+ * Errors of the Salesforce client. They keep what Salesforce said (HTTP status, errorCode, message)
+ * and where (method, path) — never a token, a secret or a query string with credentials
+ * (STYLE.md principle 8). The Airbyte side decides what each means for the user.
+ */
+
+/** Where a request went, for error context. Paths never carry secrets (queries are stripped). */
+export interface RequestContext {
+  method: string;
+  path: string;
+}
+
+/** A REST call answered with an error status (request level, `[{errorCode, message, fields}]`). */
+export class SalesforceApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorCode: string,
+    message: string,
+    readonly context: RequestContext,
+    readonly fields: string[] = [],
+  ) {
+    super(`${context.method} ${context.path} → ${status} ${errorCode}: ${message}`);
+    this.name = 'SalesforceApiError';
+  }
+
+  /** The message Salesforce sent, without the request prefix. */
+  get salesforceMessage(): string {
+    return this.message.slice(this.message.indexOf(': ') + 2);
+  }
+}
+
+/** The token endpoint refused (`400 {error, error_description}`, reference §1.2). */
+export class OAuthError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+    readonly grantType: string,
+  ) {
+    super(`token request (${grantType}) → ${status} ${error}: ${description}`);
+    this.name = 'OAuthError';
+  }
+}
+
+/** The network failed: no HTTP answer. `sent` tells whether the request may have reached Salesforce. */
+export class NetworkError extends Error {
+  constructor(
+    readonly code: string,
+    readonly context: RequestContext,
+    readonly sent: boolean,
+    cause?: unknown,
+  ) {
+    super(`${context.method} ${context.path} failed: ${code}`, cause === undefined ? undefined : { cause });
+    this.name = 'NetworkError';
+  }
+}
+
+/** REQUEST_LIMIT_EXCEEDED persisted past the configured wait, or the API budget was reached. */
+export class RateLimitError extends Error {
+  constructor(
+    message: string,
+    readonly context: RequestContext | undefined,
+    readonly usage?: { used: number; max: number },
+  ) {
+    super(message);
+    this.name = 'RateLimitError';
+  }
+}
+
+/**
+ * A write whose outcome Salesforce never told us (connection dropped after the request was sent,
+ * a 500 or a timeout on a non-idempotent call). Retrying an insert could duplicate rows, so the
+ * caller decides what to do with the records.
+ */
+export class UnknownOutcomeError extends Error {
+  constructor(
+    readonly context: RequestContext,
+    readonly reason: string,
+  ) {
+    super(`${context.method} ${context.path}: outcome unknown (${reason})`);
+    this.name = 'UnknownOutcomeError';
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * One place that loads the connector's JSON Schemas (spec/, schemas/) and turns ajv errors into
+ * sentences that name the offending field.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+
+/** Reads a JSON file shipped with the connector, relative to the package root (one level above dist/ or connector/). */
+export function readPackageJson<T>(relativePath: string): T {
+  return JSON.parse(readFileSync(new URL(`../${relativePath}`, import.meta.url), 'utf8')) as T;
+}
+
+/**
+ * An ajv instance for the connector's own schemas: every error reported, defaults filled in,
+ * Airbyte's annotation keywords (order, airbyte_secret, …) tolerated.
+ */
+export function createAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
+  (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
+  return ajv;
+}
+
+/** A dotted path for an ajv error, e.g. `advanced.records_per_request` or `streams[2].sync_mode`. */
+export function errorPath(error: ErrorObject, root: string): string {
+  const parts = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let path = root;
+  for (const p of parts) path = /^\d+$/.test(p) ? `${path}[${p}]` : path ? `${path}.${p}` : p;
+  if (error.keyword === 'required') {
+    const missing = (error.params as { missingProperty: string }).missingProperty;
+    path = path ? `${path}.${missing}` : missing;
+  }
+  return path || '(root)';
+}
+
+/** One sentence per ajv error, naming the field and what is wrong with it. */
+export function describeErrors(errors: ErrorObject[] | null | undefined, root = ''): string[] {
+  const out: string[] = [];
+  for (const error of errors ?? []) {
+    if (error.keyword === 'if' || error.keyword === 'oneOf' || error.keyword === 'anyOf') continue;
+    const path = errorPath(error, root);
+    const params = error.params as Record<string, unknown>;
+    let text: string;
+    switch (error.keyword) {
+      case 'required':
+        text = `${path} is required`;
+        break;
+      case 'enum':
+        text = `${path} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+        break;
+      case 'const':
+        text = `${path} must be ${JSON.stringify(params.allowedValue)}`;
+        break;
+      case 'type':
+        text = `${path} must be ${String(params.type)}`;
+        break;
+      case 'additionalProperties':
+        text = `${path} has an unknown property "${String(params.additionalProperty)}"`;
+        break;
+      default:
+        text = `${path} ${error.message ?? 'is invalid'}`;
+    }
+    if (!out.includes(text)) out.push(text);
+  }
+  return out;
+}
+
+/** Compiles a schema once and returns the validator. */
+export function compile<T>(ajv: Ajv, schema: Record<string, unknown>): ValidateFunction<T> {
+  return ajv.compile<T>(schema);
+}
