@@ -1,8 +1,481 @@
-/** `write`: placeholder until the write path lands. */
-import { SystemError } from '../errors.js';
+/**
+ * `write`: the write path, wired in one place (STYLE.md principle 2):
+ * stdin reader → record mapping → batcher → loader → checkpoints → emitter.
+ *
+ * Before the first record is read, every configured stream is resolved to its Salesforce target and
+ * checked against Describe, so a wrong object, operation, key or missing required field is a
+ * config_error that costs no write. Then records stream through with bounded memory: reading pauses
+ * while the loader has as many jobs in flight as it may.
+ */
+import { loadCatalog } from '../catalog.js';
+import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
+import { connect, toConnectorError, type Connection } from '../connection.js';
+import { ConfigError, TransientError } from '../errors.js';
+import { Batcher } from '../load/batcher.js';
+import { Checkpoints } from '../load/checkpoints.js';
+import { Loader, normalizeKey, type Item, type KeyField, type StreamContext } from '../load/loader.js';
+import { finishMirror, MirrorKeys } from '../load/mirror.js';
+import { Outcomes, type StreamTally } from '../load/outcomes.js';
+import { logSummary, progressLine } from '../load/summary.js';
+import { findField } from '../mapping/fields.js';
+import { mapRecord, planStream, type StreamPlan } from '../mapping/record.js';
+import { resolveTarget, targetProblems, unknownObjectMessage, writeKindFor, type Target } from '../mapping/target.js';
+import { readMessages } from '../protocol/reader.js';
+import {
+  streamKey,
+  streamLabel,
+  type AirbyteRecordMessage,
+  type AirbyteStreamStatus,
+  type ConfiguredAirbyteStream,
+  type StreamDescriptor,
+} from '../protocol/messages.js';
+import { secretValues } from '../redact.js';
+import type { DescribeField, DescribeSObject } from '../salesforce/types.js';
 import type { CommandContext } from './context.js';
 
-/** Runs write. */
-export function runWrite(_ctx: CommandContext, _config: string, _catalog: string): Promise<number> {
-  return Promise.reject(new SystemError('write is not built yet.'));
+/** A REST body stays well below Salesforce's request size limits; 1,000 records rarely come near it. */
+const MAX_BATCH_BYTES = 6 * 1024 * 1024;
+/** A batch that is not full is sent after this long, so slow sources still see their states echoed. */
+const MAX_BATCH_AGE_MS = 2_000;
+const PROGRESS_EVERY_MS = 30_000;
+
+/** Everything the write path keeps per configured stream. */
+interface WriteStream extends StreamContext {
+  descriptor: StreamDescriptor;
+  target: Target;
+  describe: DescribeSObject;
+  plan: StreamPlan;
+  batcher: Batcher<Item>;
+  rows: number;
+  status?: AirbyteStreamStatus;
+  mirror?: MirrorKeys;
+  lateWarned: number;
+}
+
+/** Runs write; resolves with the exit code or throws a ConnectorError. */
+export async function runWrite(ctx: CommandContext, configPath: string, catalogPath: string): Promise<number> {
+  const raw = readJsonFile(configPath, 'config');
+  for (const secret of secretValues(loadSpec().connectionSpecification, raw)) ctx.redactor.add(secret);
+  const config = parseConfig(raw);
+  const catalog = loadCatalog(catalogPath);
+  const connection = connect(config, {
+    redactor: ctx.redactor,
+    logger: ctx.logger,
+    onRefreshTokenRotated: (refreshToken) => {
+      // The old refresh token no longer works: the platform must store the new one (airbyte-protocol-notes §1.6).
+      ctx.redactor.add(refreshToken);
+      const updated = structuredClone(config.raw);
+      (updated.credentials as Record<string, unknown>).refresh_token = refreshToken;
+      void ctx.emitter.emit({
+        type: 'CONTROL',
+        control: { type: 'CONNECTOR_CONFIG', emitted_at: Date.now(), connectorConfig: { config: updated } },
+      });
+      ctx.logger.info('Salesforce rotated the refresh token; the new one was sent to the platform to be stored.');
+    },
+  });
+  const outcomes = new Outcomes(ctx.logger, config.advanced.rejectedRecordsPath);
+  try {
+    return await write(ctx, config, catalog.streams, connection, outcomes);
+  } catch (error) {
+    throw toConnectorError(error, config.loginUrl);
+  } finally {
+    await outcomes.close();
+    await connection.http.stop();
+  }
+}
+
+async function write(
+  ctx: CommandContext,
+  config: Config,
+  configured: ConfiguredAirbyteStream[],
+  connection: Connection,
+  outcomes: Outcomes,
+): Promise<number> {
+  const started = Date.now();
+  const streams = await prepareStreams(ctx, config, configured, connection, outcomes);
+  const checkpoints = new Checkpoints((state) => void ctx.emitter.emit({ type: 'STATE', state }));
+  const loader = new Loader(connection.http, checkpoints, outcomes, ctx.logger, {
+    maxJobs: config.advanced.parallelRequests * 2,
+    headers: requestHeaders(config),
+    lockAttempts: 5,
+    lockDelayMs: 1_000,
+    dryRun: config.advanced.dryRun,
+  });
+  if (config.advanced.dryRun) ctx.logger.info('Dry run: nothing will be written to Salesforce.');
+
+  const unknownStreams = new Map<string, StreamTally>();
+  let recordsRead = 0;
+  const flushDue = (): void => {
+    for (const s of streams.values()) {
+      if (s.batcher.due()) {
+        const batch = s.batcher.take();
+        if (batch !== undefined) loader.submit(s, batch);
+      }
+    }
+  };
+  const flushTimer = setInterval(flushDue, MAX_BATCH_AGE_MS / 2);
+  const progressTimer = setInterval(
+    () => ctx.logger.info(progressLine(recordsRead, started, connection.http, outcomes)),
+    PROGRESS_EVERY_MS,
+  );
+  const keepRecords = outcomes.keepsRecords;
+
+  try {
+    for await (const message of readMessages(ctx.stdin, {
+      onSkip: (skipped) => {
+        outcomes.skippedLines += 1;
+        ctx.logger.warn(
+          `Skipped stdin line ${skipped.line}: ${skipped.reason}${skipped.excerpt ? ` (starts with ${JSON.stringify(skipped.excerpt)})` : ''}.`,
+        );
+      },
+    })) {
+      if (ctx.signal.aborted || loader.failure !== undefined) break;
+      if (message.type === 'RECORD') {
+        recordsRead += 1;
+        const record = message.record;
+        const descriptor = descriptorOf(record);
+        const key = streamKey(descriptor);
+        const stream = streams.get(key);
+        if (stream === undefined) {
+          rejectUnknownStream(ctx, outcomes, checkpoints, unknownStreams, key, descriptor);
+          continue;
+        }
+        const ticket = checkpoints.arrive(key);
+        stream.rows += 1;
+        const data = record.data;
+        if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+          outcomes.reject(stream.tally, { key: `row ${stream.rows}`, namespace: stream.namespace }, {
+            statusCode: 'INVALID_RECORD',
+            message: 'the RECORD message has no "data" object',
+            fields: [],
+          });
+          checkpoints.end(ticket, 'rejected');
+          continue;
+        }
+        const mapped = mapRecord(stream.plan, data);
+        if (stream.plan.lateDropped.length > stream.lateWarned) warnLateColumns(ctx, stream);
+        if (!mapped.ok) {
+          const rowKey = keyOf(stream, data) ?? `row ${stream.rows}`;
+          // A row Salesforce would refuse still names an entity the source has: mirror must not delete it.
+          if (stream.mirror !== undefined && stream.keyField !== undefined && rowKey !== `row ${stream.rows}`) {
+            stream.mirror.add(normalizeKey(rowKey, stream.keyField));
+          }
+          outcomes.reject(stream.tally, { key: rowKey, namespace: stream.namespace, record: keepRecords ? data : undefined }, mapped.error);
+          checkpoints.end(ticket, 'rejected');
+          continue;
+        }
+        const json = JSON.stringify(mapped.payload);
+        const item: Item = {
+          tickets: [ticket],
+          payload: mapped.payload,
+          json,
+          bytes: json.length + 40,
+          rowLabel: mapped.key ?? `row ${stream.rows}`,
+        };
+        if (mapped.key !== undefined && stream.keyField !== undefined) {
+          item.rawKey = mapped.key;
+          item.key = normalizeKey(mapped.key, stream.keyField);
+          stream.mirror?.add(item.key);
+        }
+        if (keepRecords) item.records = [data];
+        const batch = stream.batcher.add(item);
+        if (batch !== undefined) {
+          loader.submit(stream, batch);
+          await loader.capacity();
+        }
+      } else if (message.type === 'STATE') {
+        checkpoints.state(message.state);
+      } else if (message.type === 'TRACE' && message.trace.type === 'STREAM_STATUS' && message.trace.stream_status) {
+        const status = message.trace.stream_status;
+        const stream = streams.get(streamKey(status.stream_descriptor));
+        if (stream !== undefined) {
+          stream.status = status.status;
+          if (status.status === 'COMPLETE' || status.status === 'INCOMPLETE') {
+            const batch = stream.batcher.take();
+            if (batch !== undefined) loader.submit(stream, batch);
+          }
+        }
+      }
+    }
+  } finally {
+    clearInterval(flushTimer);
+    clearInterval(progressTimer);
+  }
+
+  if (!ctx.signal.aborted && loader.failure === undefined) {
+    for (const s of streams.values()) {
+      const batch = s.batcher.take();
+      if (batch !== undefined) loader.submit(s, batch);
+    }
+  }
+  // Calls in flight finish (or fail) either way; on SIGTERM the batches not yet sent are abandoned,
+  // so their records stay unacknowledged and the next sync sends them again.
+  await loader.drain();
+
+  // Mirror deletions run once every record has ended; one stream's refusal does not stop the others.
+  const mirrorErrors: unknown[] = [];
+  if (!ctx.signal.aborted && loader.failure === undefined) {
+    for (const s of streams.values()) {
+      if (s.mirror === undefined) continue;
+      try {
+        await finishMirror(ctx, config, connection, s, outcomes);
+      } catch (error) {
+        mirrorErrors.push(error);
+      }
+    }
+  }
+  for (const s of streams.values()) if (s.plan.lateDropped.length > s.lateWarned) warnLateColumns(ctx, s);
+
+  logSummary(ctx.logger, {
+    outcomes,
+    http: connection.http,
+    started,
+    recordsRead,
+    pendingRecords: checkpoints.pending,
+    unreleasedStates: checkpoints.waitingStates,
+    dryRun: config.advanced.dryRun,
+  });
+  if (loader.failure !== undefined) throw toConnectorError(loader.failure, config.loginUrl);
+  if (mirrorErrors.length > 0) {
+    if (mirrorErrors.length === 1) throw mirrorErrors[0];
+    const failures = mirrorErrors.map((e) => toConnectorError(e, config.loginUrl));
+    const first = failures.find((f) => f instanceof ConfigError) ?? failures[0]!;
+    throw Object.assign(first, { message: failures.map((f) => f.message).join(' ') });
+  }
+  if (ctx.signal.aborted) {
+    throw new TransientError(
+      `The sync was stopped (SIGTERM) after ${recordsRead} records; every finished record was acknowledged and the rest will be sent by the next sync.`,
+    );
+  }
+  return 0;
+}
+
+/** Resolves and checks every configured stream before any record is read. */
+async function prepareStreams(
+  ctx: CommandContext,
+  config: Config,
+  configured: ConfiguredAirbyteStream[],
+  connection: Connection,
+  outcomes: Outcomes,
+): Promise<Map<string, WriteStream>> {
+  const targets = configured.map((c) => ({ configured: c, target: resolveTarget(c, config) }));
+  const describes = await connection.describe.many(
+    [...new Set(targets.map((t) => t.target.object))],
+    config.advanced.parallelRequests,
+  );
+  const out = new Map<string, WriteStream>();
+  const problems: string[] = [];
+  for (const { configured: c, target } of targets) {
+    const descriptor: StreamDescriptor = { name: c.stream.name, ...(c.stream.namespace ? { namespace: c.stream.namespace } : {}) };
+    const label = streamLabel(descriptor);
+    const describe = describes.get(target.object);
+    if (describe instanceof Error) throw describe;
+    if (describe === undefined) {
+      const global = await connection.describe.global().catch(() => undefined);
+      problems.push(`stream "${label}": ${unknownObjectMessage(target.object, global)}`);
+      continue;
+    }
+    // Data activation renames columns with platform mappers before records arrive, so the catalog's
+    // schema may not show the names records carry: those streams resolve columns from the records.
+    const columns =
+      target.source === 'destination_object_name' ? undefined : columnsOf(c.stream.json_schema);
+    const found = targetProblems(target, describe, columns);
+    if (found.length > 0) {
+      for (const p of found) problems.push(`stream "${label}": ${p}`);
+      continue;
+    }
+    const parents = await parentDescribes(connection, describe, target, columns);
+    let plan: StreamPlan;
+    try {
+      plan = planStream(describe, {
+        kind: writeKindFor(target.operation),
+        columns: columns ?? [],
+        fieldMappings: target.fieldMappings,
+        ...(target.matchingField !== undefined ? { matchingField: target.matchingField } : {}),
+        nullHandling: config.advanced.nullHandling,
+        describeParent: (name) => parents.get(name),
+      });
+    } catch (error) {
+      problems.push(`stream "${label}": ${(error as Error).message}`);
+      continue;
+    }
+    if (plan.missingRequired.length > 0) {
+      problems.push(
+        `stream "${label}": required ${target.object} field(s) ${plan.missingRequired.join(', ')} are not fed by any column: add a column with that name or a field mapping.`,
+      );
+    }
+    if (plan.missingKey) {
+      problems.push(
+        `stream "${label}": no column feeds the matching field ${target.matchingField}; add it to the stream or map a column to it.`,
+      );
+    }
+    if (plan.dropped.length > 0) {
+      ctx.logger.warn(
+        `Stream "${label}" → ${target.object}: ${plan.dropped.length} column(s) will not be written: ${plan.dropped
+          .map((d) => `${d.column} (${d.note})`)
+          .join('; ')}.`,
+      );
+    }
+    const key = streamKey(descriptor);
+    const tally = outcomes.stream(key, label, target.object, target.operation);
+    const stream: WriteStream = {
+      key,
+      label,
+      descriptor,
+      object: target.object,
+      operation: target.operation,
+      tally,
+      recordPrefix: `{"attributes":{"type":${JSON.stringify(target.object)}}`,
+      target,
+      describe,
+      plan,
+      rows: 0,
+      lateWarned: 0,
+      batcher: new Batcher<Item>({
+        maxRecords: config.advanced.recordsPerRequest,
+        maxBytes: MAX_BATCH_BYTES,
+        maxAgeMs: MAX_BATCH_AGE_MS,
+        merge: mergeItems,
+      }),
+    };
+    if (descriptor.namespace !== undefined) stream.namespace = descriptor.namespace;
+    const keyField = keyFieldOf(describe, target.matchingField);
+    if (keyField !== undefined) stream.keyField = keyField;
+    if (target.operation === 'mirror') stream.mirror = new MirrorKeys();
+    ctx.logger.info(
+      `Stream "${label}" → ${target.object} ${target.operation}${target.matchingField ? ` on ${target.matchingField}` : ''} (from ${target.source}).`,
+    );
+    out.set(key, stream);
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '));
+  }
+  return out;
+}
+
+/** Top-level column names of a stream's JSON schema; undefined when it lists none. */
+function columnsOf(schema: Record<string, unknown> | undefined): string[] | undefined {
+  const properties = schema?.properties;
+  if (properties === null || typeof properties !== 'object') return undefined;
+  const names = Object.keys(properties);
+  return names.length > 0 ? names : undefined;
+}
+
+/** Describes the parents of the lookups a stream names (`Account.External_ID__c`), for planStream. */
+async function parentDescribes(
+  connection: Connection,
+  describe: DescribeSObject,
+  target: Target,
+  columns: string[] | undefined,
+): Promise<Map<string, DescribeSObject>> {
+  const names = [...(columns ?? []), ...Object.values(target.fieldMappings)].filter((n) => n.includes('.'));
+  const parents = new Set<string>();
+  for (const name of names) {
+    const relationship = name.split('.')[0]!.split(':').pop()!.toLowerCase();
+    const typed = name.includes(':') ? name.split(':')[0] : undefined;
+    const field = describe.fields.find((f) => f.relationshipName?.toLowerCase() === relationship);
+    if (field === undefined) continue;
+    if (typed !== undefined) parents.add(typed);
+    else for (const t of field.referenceTo) parents.add(t);
+  }
+  const out = new Map<string, DescribeSObject>();
+  for (const name of parents) {
+    const d = await connection.describe.sobject(name);
+    if (d !== undefined) out.set(name, d);
+  }
+  return out;
+}
+
+/** How a stream's key field compares values (reference §3.3: custom fields match case-insensitively only when unique and case-insensitive). */
+function keyFieldOf(describe: DescribeSObject, name: string | undefined): KeyField | undefined {
+  if (name === undefined) return undefined;
+  if (name.toLowerCase() === 'id') return { name: 'Id', type: 'id', caseInsensitive: false, isId: true };
+  const field: DescribeField | undefined = findField(describe, name);
+  if (field === undefined) return undefined;
+  const caseInsensitive = field.custom === true ? field.unique && field.caseSensitive !== true : field.caseSensitive !== true;
+  return { name: field.name, type: field.type, caseInsensitive, isId: false };
+}
+
+/** Two rows for one key in one batch become one: the later row's fields over the earlier's. */
+function mergeItems(earlier: Item, later: Item): Item {
+  const payload = { ...earlier.payload, ...later.payload };
+  const json = JSON.stringify(payload);
+  const merged: Item = {
+    tickets: [...earlier.tickets, ...later.tickets],
+    payload,
+    json,
+    bytes: json.length + 40,
+    rowLabel: later.rowLabel,
+  };
+  if (later.key !== undefined) merged.key = later.key;
+  if (later.rawKey !== undefined) merged.rawKey = later.rawKey;
+  if (earlier.records !== undefined || later.records !== undefined) {
+    merged.records = [...(earlier.records ?? []), ...(later.records ?? [])];
+  }
+  return merged;
+}
+
+/** The row's key for a log line when mapping failed before producing one. */
+function keyOf(stream: WriteStream, data: Record<string, unknown>): string | undefined {
+  const field = stream.plan.matchingField;
+  if (field === undefined) return undefined;
+  for (const [column, value] of Object.entries(data)) {
+    const mapped = stream.target.fieldMappings[column] ?? column;
+    if (mapped.toLowerCase() === field.toLowerCase() && (typeof value === 'string' || typeof value === 'number')) {
+      return String(value);
+    }
+  }
+  return undefined;
+}
+
+function descriptorOf(record: AirbyteRecordMessage): StreamDescriptor {
+  return typeof record.namespace === 'string' && record.namespace !== ''
+    ? { name: record.stream, namespace: record.namespace }
+    : { name: record.stream };
+}
+
+/** A record for a stream the catalog does not configure: rejected and counted, never silently dropped. */
+function rejectUnknownStream(
+  ctx: CommandContext,
+  outcomes: Outcomes,
+  checkpoints: Checkpoints,
+  unknown: Map<string, StreamTally>,
+  key: string,
+  descriptor: StreamDescriptor,
+): void {
+  let tally = unknown.get(key);
+  if (tally === undefined) {
+    tally = outcomes.stream(`unknown\u0002${key}`, streamLabel(descriptor), '(none)', '(not configured)');
+    unknown.set(key, tally);
+    ctx.logger.error(
+      `Records for stream "${streamLabel(descriptor)}" arrived, but the configured catalog does not list that stream: they are rejected (UNKNOWN_STREAM). Add the stream to the connection, or check the source.`,
+    );
+  }
+  const ticket = checkpoints.arrive(key);
+  outcomes.reject(tally, { key: `row ${tally.rejected + 1}` }, {
+    statusCode: 'UNKNOWN_STREAM',
+    message: 'the configured catalog does not list this stream',
+    fields: [],
+  });
+  checkpoints.end(ticket, 'rejected');
+}
+
+function warnLateColumns(ctx: CommandContext, stream: WriteStream): void {
+  const fresh = stream.plan.lateDropped.slice(stream.lateWarned);
+  stream.lateWarned = stream.plan.lateDropped.length;
+  ctx.logger.warn(
+    `Stream "${stream.label}" → ${stream.object}: column(s) not in the stream's schema will not be written: ${fresh
+      .map((d) => `${d.column} (${d.note})`)
+      .join('; ')}.`,
+  );
+}
+
+/** Sforce-Auto-Assign and Sforce-Duplicate-Rule-Header from the advanced settings (reference §3.7). */
+function requestHeaders(config: Config): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const rule = config.advanced.assignmentRule;
+  if (rule === 'none') headers['Sforce-Auto-Assign'] = 'FALSE';
+  else if (rule !== 'default') headers['Sforce-Auto-Assign'] = rule;
+  if (config.advanced.duplicateRuleAllowSave) headers['Sforce-Duplicate-Rule-Header'] = 'allowSave=true';
+  return headers;
 }

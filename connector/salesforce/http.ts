@@ -38,6 +38,13 @@ export interface SalesforceRequest {
   acceptStatuses?: readonly number[];
   /** Parse the body as JSON (default) or return the text (CSV results). */
   responseType?: 'json' | 'text';
+  /** Incremented for every call sent (retries included), so callers can attribute quota use. */
+  counter?: RequestCounter;
+}
+
+/** A tally of calls sent on someone's behalf. */
+export interface RequestCounter {
+  requests: number;
 }
 
 /** The answer to a call. */
@@ -227,6 +234,7 @@ export class SalesforceHttp {
     }
     this.total += 1;
     this.counts.set(req.kind, (this.counts.get(req.kind) ?? 0) + 1);
+    if (req.counter !== undefined) req.counter.requests += 1;
     return this.options.got(url, {
       method: req.method,
       headers,

@@ -1,0 +1,85 @@
+/**
+ * A batch under construction, with explicit triggers and no I/O (STYLE.md principle 5, Meltano's
+ * Sink.is_full, Airbyte's FlushStrategy): full by count or by bytes, or due by age.
+ *
+ * Rows sharing a matching key inside one batch are merged into one: Salesforce rejects every row of
+ * a request that repeats an external ID (DUPLICATE_VALUE, reference §3.3), and applying the later
+ * row's fields over the earlier one's is what sending them one after the other would do.
+ */
+
+/** What the batcher needs to know about an item. */
+export interface BatchItem {
+  /** Serialised size, counted against maxBytes. */
+  readonly bytes: number;
+  /** The matching key, for items that have one. */
+  readonly key?: string | undefined;
+}
+
+/** Limits of one batch. */
+export interface BatcherOptions<T extends BatchItem> {
+  maxRecords: number;
+  maxBytes: number;
+  /** An open batch older than this is due even if not full. */
+  maxAgeMs: number;
+  /** Folds a later item into the earlier one with the same key; returns the merged item. */
+  merge?: (earlier: T, later: T) => T;
+  now?: () => number;
+}
+
+/** Collects items into batches. */
+export class Batcher<T extends BatchItem> {
+  private items: T[] = [];
+  private bytes = 0;
+  private openedAt = 0;
+  private readonly byKey = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: BatcherOptions<T>) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Items in the open batch. */
+  get size(): number {
+    return this.items.length;
+  }
+
+  /**
+   * Adds an item. Returns the batch it completed, if any: either the open batch when this item
+   * would overflow it by bytes (the item then starts the next batch), or the batch this item filled.
+   */
+  add(item: T): T[] | undefined {
+    if (item.key !== undefined && this.options.merge !== undefined) {
+      const at = this.byKey.get(item.key);
+      if (at !== undefined) {
+        const earlier = this.items[at]!;
+        const merged = this.options.merge(earlier, item);
+        this.items[at] = merged;
+        this.bytes += merged.bytes - earlier.bytes;
+        return this.bytes >= this.options.maxBytes ? this.take() : undefined;
+      }
+    }
+    let completed: T[] | undefined;
+    if (this.items.length > 0 && this.bytes + item.bytes > this.options.maxBytes) completed = this.take();
+    if (this.items.length === 0) this.openedAt = this.now();
+    if (item.key !== undefined) this.byKey.set(item.key, this.items.length);
+    this.items.push(item);
+    this.bytes += item.bytes;
+    if (completed === undefined && this.items.length >= this.options.maxRecords) completed = this.take();
+    return completed;
+  }
+
+  /** True when the open batch has waited longer than maxAgeMs. */
+  due(now = this.now()): boolean {
+    return this.items.length > 0 && now - this.openedAt >= this.options.maxAgeMs;
+  }
+
+  /** Takes the open batch (undefined when empty). */
+  take(): T[] | undefined {
+    if (this.items.length === 0) return undefined;
+    const batch = this.items;
+    this.items = [];
+    this.bytes = 0;
+    this.byKey.clear();
+    return batch;
+  }
+}

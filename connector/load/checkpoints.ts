@@ -1,0 +1,132 @@
+/**
+ * Ordered state release (STYLE.md principle 4, Airbyte's CheckpointManager): a STATE leaves only
+ * when every record that came before it on stdin has ended — committed or rejected — and states
+ * leave in the order they arrived. The received object is echoed whole (the platform's `id`,
+ * `sourceStats` and any unknown key kept) with `destinationStats` for its span: per stream for a
+ * STREAM state, all streams for GLOBAL and LEGACY (PRODUCT.md section 7, airbyte-protocol-notes §1.4).
+ *
+ * Records are grouped in epochs: the records between two consecutive states. A state closes its
+ * epoch and can be released once that epoch and every earlier one has no unfinished record.
+ * No I/O: released states go to the `release` callback.
+ */
+import { streamKey, type AirbyteStateMessage } from '../protocol/messages.js';
+
+/** A record the checkpoint manager is waiting for. */
+export interface RecordTicket {
+  readonly epoch: number;
+  readonly stream: string;
+  ended: boolean;
+}
+
+/** Committed and rejected counts. */
+export interface Counts {
+  committed: number;
+  rejected: number;
+}
+
+interface Epoch {
+  unfinished: number;
+  /** Per stream key, the counts of this epoch's records that have ended. */
+  counts: Map<string, Counts>;
+  /** The state that closed this epoch (undefined for the open one). */
+  state?: AirbyteStateMessage;
+}
+
+/** Tracks unfinished records per epoch and releases states in order. */
+export class Checkpoints {
+  private readonly epochs = new Map<number, Epoch>();
+  private open = 0;
+  /** The oldest epoch whose state has not been released. */
+  private head = 0;
+  /** Counts of released epochs not yet reported by a state of their stream. */
+  private readonly carried = new Map<string, Counts>();
+  /** States released so far. */
+  released = 0;
+
+  constructor(private readonly release: (state: AirbyteStateMessage) => void) {
+    this.epochs.set(0, { unfinished: 0, counts: new Map() });
+  }
+
+  /** Registers a record that just arrived on stdin; its ticket ends it later. */
+  arrive(stream: string): RecordTicket {
+    this.epochs.get(this.open)!.unfinished += 1;
+    return { epoch: this.open, stream, ended: false };
+  }
+
+  /** Ends a record (once); may release states. */
+  end(ticket: RecordTicket, outcome: 'committed' | 'rejected'): void {
+    if (ticket.ended) return;
+    ticket.ended = true;
+    const epoch = this.epochs.get(ticket.epoch)!;
+    epoch.unfinished -= 1;
+    let counts = epoch.counts.get(ticket.stream);
+    if (counts === undefined) {
+      counts = { committed: 0, rejected: 0 };
+      epoch.counts.set(ticket.stream, counts);
+    }
+    counts[outcome] += 1;
+    if (epoch.unfinished === 0 && ticket.epoch === this.head) this.drain();
+  }
+
+  /** A STATE arrived: it closes the open epoch and is released when that epoch's records have ended. */
+  state(state: AirbyteStateMessage): void {
+    this.epochs.get(this.open)!.state = state;
+    this.open += 1;
+    this.epochs.set(this.open, { unfinished: 0, counts: new Map() });
+    this.drain();
+  }
+
+  /** Records arrived but not ended. */
+  get pending(): number {
+    let n = 0;
+    for (const epoch of this.epochs.values()) n += epoch.unfinished;
+    return n;
+  }
+
+  /** States received but not released. */
+  get waitingStates(): number {
+    return this.open - this.head;
+  }
+
+  private drain(): void {
+    while (this.head < this.open) {
+      const epoch = this.epochs.get(this.head)!;
+      if (epoch.unfinished > 0) return;
+      for (const [stream, counts] of epoch.counts) {
+        const carried = this.carried.get(stream);
+        if (carried === undefined) this.carried.set(stream, { ...counts });
+        else {
+          carried.committed += counts.committed;
+          carried.rejected += counts.rejected;
+        }
+      }
+      const state = epoch.state!;
+      this.epochs.delete(this.head);
+      this.head += 1;
+      state.destinationStats = { ...(state.destinationStats ?? {}), ...this.statsFor(state) };
+      this.released += 1;
+      this.release(state);
+    }
+  }
+
+  /** The counts a state reports, taken out of the carried totals. */
+  private statsFor(state: AirbyteStateMessage): { recordCount: number; rejectedRecordCount: number } {
+    const total: Counts = { committed: 0, rejected: 0 };
+    if (state.type === 'STREAM' && state.stream?.stream_descriptor !== undefined) {
+      const key = streamKey(state.stream.stream_descriptor);
+      const counts = this.carried.get(key);
+      if (counts !== undefined) {
+        total.committed = counts.committed;
+        total.rejected = counts.rejected;
+        this.carried.delete(key);
+      }
+    } else {
+      for (const counts of this.carried.values()) {
+        total.committed += counts.committed;
+        total.rejected += counts.rejected;
+      }
+      this.carried.clear();
+    }
+    return { recordCount: total.committed, rejectedRecordCount: total.rejected };
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * mirror's deletion step (PRODUCT.md section 5): after a stream has COMPLETEd, delete the object's
+ * managed records (non-empty matching field) whose key did not arrive — guarded, because deletion
+ * is where a connector can destroy a customer's data:
+ * - never on a stream that ended INCOMPLETE or without a status;
+ * - never when the stream brought zero rows (an empty source is usually a broken one), unless allowed;
+ * - never more than the configured share of managed records (default 20 %).
+ * A refusal is a config_error and deletes nothing.
+ */
+import type { Config } from '../config.js';
+import type { Connection } from '../connection.js';
+import { ConfigError } from '../errors.js';
+import type { CommandContext } from '../commands/context.js';
+import type { StreamDescriptor } from '../protocol/messages.js';
+import { MAX_COLLECTIONS_PER_COMPOSITE, MAX_RECORDS_PER_COLLECTION, sendCollections } from '../salesforce/composite.js';
+import { queryPages, soqlIdentifier } from '../salesforce/query.js';
+import type { StreamContext } from './loader.js';
+import { normalizeKey } from './loader.js';
+import type { Outcomes } from './outcomes.js';
+
+/**
+ * The keys a mirror stream has seen, kept compact: two independent 32-bit FNV-1a hashes per key
+ * (64 bits) in an open-addressing table — 16 bytes per key at most, whatever the key's length,
+ * so millions of keys fit in tens of megabytes. A hash collision can only make an absent key look
+ * present, which keeps a record that should have been deleted: the safe direction.
+ */
+export class MirrorKeys {
+  private hi = new Uint32Array(1 << 12);
+  private lo = new Uint32Array(1 << 12);
+  private used = new Uint8Array(1 << 12);
+  /** Distinct keys stored. */
+  size = 0;
+
+  /** Adds a (normalised) key. */
+  add(key: string): void {
+    if ((this.size + 1) * 2 > this.used.length) this.grow();
+    this.insert(hashA(key), hashB(key));
+  }
+
+  /** True when the (normalised) key was added. */
+  has(key: string): boolean {
+    const a = hashA(key);
+    const b = hashB(key);
+    const mask = this.used.length - 1;
+    for (let i = a & mask; ; i = (i + 1) & mask) {
+      if (this.used[i] === 0) return false;
+      if (this.hi[i] === a && this.lo[i] === b) return true;
+    }
+  }
+
+  /** Bytes held by the table. */
+  get bytes(): number {
+    return this.hi.byteLength + this.lo.byteLength + this.used.byteLength;
+  }
+
+  private insert(a: number, b: number): void {
+    const mask = this.used.length - 1;
+    for (let i = a & mask; ; i = (i + 1) & mask) {
+      if (this.used[i] === 0) {
+        this.used[i] = 1;
+        this.hi[i] = a;
+        this.lo[i] = b;
+        this.size += 1;
+        return;
+      }
+      if (this.hi[i] === a && this.lo[i] === b) return;
+    }
+  }
+
+  private grow(): void {
+    const { hi, lo, used } = this;
+    const capacity = used.length * 2;
+    this.hi = new Uint32Array(capacity);
+    this.lo = new Uint32Array(capacity);
+    this.used = new Uint8Array(capacity);
+    this.size = 0;
+    for (let i = 0; i < used.length; i += 1) if (used[i] === 1) this.insert(hi[i]!, lo[i]!);
+  }
+}
+
+/** FNV-1a over UTF-16 code units. */
+function hashA(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i += 1) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** FNV-1a with another offset basis, over the code units in reverse, finished with a murmur mix. */
+function hashB(key: string): number {
+  let h = 0x9747b28c;
+  for (let i = key.length - 1; i >= 0; i -= 1) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** What finishMirror needs of a stream. */
+export interface MirrorStream extends StreamContext {
+  descriptor: StreamDescriptor;
+  mirror?: MirrorKeys;
+  status?: string;
+  rows: number;
+}
+
+/**
+ * Runs the deletion step for one mirror stream, or says why it does not. Throws ConfigError when
+ * the guard refuses (after logging what it found), deleting nothing.
+ */
+export async function finishMirror(
+  ctx: CommandContext,
+  config: Config,
+  connection: Connection,
+  stream: MirrorStream,
+  outcomes: Outcomes,
+): Promise<void> {
+  const seen = stream.mirror!;
+  const keyField = stream.keyField!;
+  const { logger } = ctx;
+  const what = `mirror of "${stream.label}" → ${stream.object}`;
+  if (stream.status !== 'COMPLETE') {
+    logger.warn(
+      `${what}: no records deleted, because the stream ${stream.status === 'INCOMPLETE' ? 'ended INCOMPLETE' : 'sent no COMPLETE status'}; mirror deletes only after a stream completes.`,
+    );
+    stream.tally.mirrorSkipped = stream.status === 'INCOMPLETE' ? 'stream INCOMPLETE' : 'no COMPLETE status';
+    return;
+  }
+  if (stream.rows === 0 && !config.advanced.mirrorAllowEmptySource) {
+    stream.tally.mirrorSkipped = 'stream brought zero rows';
+    throw new ConfigError(
+      `${what}: the stream brought zero rows, so mirroring would delete every managed ${stream.object} record; nothing was deleted. If the source really is empty, set advanced.mirror_allow_empty_source to true for one sync.`,
+      { stream: stream.descriptor },
+    );
+  }
+  const field = soqlIdentifier(keyField.name);
+  const soql = `SELECT Id, ${field} FROM ${soqlIdentifier(stream.object)} WHERE ${field} != null`;
+  const before = stream.tally.requests;
+  const doomed: Array<{ id: string; key: string }> = [];
+  let managed = 0;
+  let limit = Infinity;
+  const percent = config.advanced.mirrorMaxDeletePercent;
+  for await (const page of queryPages<Record<string, unknown>>(connection.http, soql, { counter: stream.tally })) {
+    if (limit === Infinity) limit = Math.floor((page.totalSize * percent) / 100);
+    for (const record of page.records) {
+      const raw = record[keyField.name];
+      if (raw === null || raw === undefined || raw === '') continue;
+      managed += 1;
+      const key = normalizeKey(String(raw), keyField);
+      if (!seen.has(key)) doomed.push({ id: String(record.Id), key: String(raw) });
+    }
+    if (doomed.length > limit) break;
+  }
+  stream.tally.mirrorManaged = managed;
+  if (doomed.length > limit) {
+    stream.tally.mirrorSkipped = 'deletion guard';
+    throw new ConfigError(
+      `${what}: deleting the ${stream.object} records whose ${keyField.name} did not arrive would remove more than ${percent} % of the managed records (at least ${doomed.length} of ${Math.max(managed, limit)}), above the guard; nothing was deleted. If the source really dropped them, raise advanced.mirror_max_delete_percent for one sync.`,
+      { stream: stream.descriptor },
+    );
+  }
+  if (config.advanced.dryRun) {
+    for (const d of doomed) outcomes.wouldChange(stream.tally, 'delete (mirror)', d.key);
+    if (doomed.length === 0) stream.tally.wouldChange.set('delete (mirror)', 0);
+    logger.info(`${what} (dry run): would delete ${doomed.length} of ${managed} managed records.`);
+    return;
+  }
+  let deleted = 0;
+  const failed = new Map<string, number>();
+  const perCall = MAX_RECORDS_PER_COLLECTION * MAX_COLLECTIONS_PER_COMPOSITE;
+  for (let start = 0; start < doomed.length; start += perCall) {
+    const slice = doomed.slice(start, start + perCall);
+    const requests = [];
+    for (let i = 0; i < slice.length; i += MAX_RECORDS_PER_COLLECTION) {
+      requests.push({ kind: 'delete' as const, ids: slice.slice(i, i + MAX_RECORDS_PER_COLLECTION).map((d) => d.id) });
+    }
+    const results = await sendCollections(connection.http, requests, { idempotent: true, counter: stream.tally });
+    results.forEach((outcome, c) => {
+      const chunk = slice.slice(c * MAX_RECORDS_PER_COLLECTION, (c + 1) * MAX_RECORDS_PER_COLLECTION);
+      if (!outcome.ok) {
+        failed.set(outcome.error.statusCode, (failed.get(outcome.error.statusCode) ?? 0) + chunk.length);
+        logger.warn(`${what}: could not delete ${chunk.length} records: ${outcome.error.statusCode}: ${outcome.error.message}`);
+        return;
+      }
+      outcome.results.forEach((r, i) => {
+        const code = r.errors[0]?.statusCode;
+        if (r.success || code === 'ENTITY_IS_DELETED') deleted += 1;
+        else {
+          failed.set(code ?? 'UNKNOWN_ERROR', (failed.get(code ?? 'UNKNOWN_ERROR') ?? 0) + 1);
+          if ((failed.get(code ?? 'UNKNOWN_ERROR') ?? 0) <= 10) {
+            logger.warn(`${what}: could not delete ${chunk[i]!.key} (${chunk[i]!.id}): ${code}: ${r.errors[0]?.message ?? ''}`);
+          }
+        }
+      });
+    });
+  }
+  stream.tally.mirrorDeleted = deleted;
+  stream.tally.mirrorFailed = failed;
+  logger.info(
+    `${what}: deleted ${deleted} of ${managed} managed records whose ${keyField.name} did not arrive${
+      failed.size > 0 ? `; ${[...failed].map(([c, n]) => `${n} failed with ${c}`).join(', ')}` : ''
+    } (${stream.tally.requests - before} API requests).`,
+  );
+}

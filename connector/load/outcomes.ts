@@ -1,0 +1,163 @@
+/**
+ * Per-record outcomes of a run (STYLE.md principle 10): every record ends committed or rejected,
+ * and every rejection is logged with stream, row key, Salesforce statusCode, message and fields —
+ * individually up to a cap per code and stream, then as counts — and optionally written whole to a
+ * JSON-lines file. The run summary is built from the same counters.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Logger } from '../logger.js';
+import type { SalesforceRecordError } from '../salesforce/types.js';
+
+/** How a committed record changed Salesforce. */
+export type Change = 'created' | 'updated' | 'deleted' | 'unchanged' | 'dry_run';
+
+/** Counters of one stream. */
+export interface StreamTally {
+  label: string;
+  object: string;
+  operation: string;
+  committed: number;
+  rejected: number;
+  /** API requests sent for this stream (retries and look-ups included). */
+  requests: number;
+  changes: Record<Change, number>;
+  /** Rejections by Salesforce statusCode. */
+  byCode: Map<string, number>;
+  /** Dry run: how many records each change would touch ("create", "update", "delete", …). */
+  wouldChange: Map<string, number>;
+  /** Dry run: the first keys per would-be change. */
+  samples: Map<string, string[]>;
+  /** mirror: managed records found, deleted, failed deletions by code, or why nothing was deleted. */
+  mirrorManaged?: number;
+  mirrorDeleted?: number;
+  mirrorFailed?: Map<string, number>;
+  mirrorSkipped?: string;
+}
+
+/** A rejected row, as written to the rejected-records file. */
+export interface RejectedRow {
+  stream: string;
+  namespace?: string;
+  key: string;
+  statusCode: string;
+  message: string;
+  fields: string[];
+  record?: Record<string, unknown>;
+}
+
+/** How many rejections per stream and code are logged one by one. */
+export const LOG_CAP_PER_CODE = 10;
+const SAMPLE_CAP = 5;
+
+/** Collects outcomes and reports rejections. */
+export class Outcomes {
+  readonly streams = new Map<string, StreamTally>();
+  private file: WriteStream | undefined;
+  private fileError: Error | undefined;
+  /** Lines skipped on stdin (not JSON, not messages). */
+  skippedLines = 0;
+
+  constructor(
+    private readonly logger: Logger,
+    rejectedRecordsPath?: string,
+  ) {
+    if (rejectedRecordsPath !== undefined) {
+      this.file = createWriteStream(rejectedRecordsPath, { flags: 'a' });
+      this.file.on('error', (error) => {
+        this.fileError ??= error;
+        this.logger.error(`Cannot write the rejected-records file ${rejectedRecordsPath}: ${error.message}`);
+      });
+    }
+  }
+
+  /** True when rejected rows are written to a file (so callers keep the original record). */
+  get keepsRecords(): boolean {
+    return this.file !== undefined;
+  }
+
+  /** Registers a stream (idempotent). */
+  stream(key: string, label: string, object: string, operation: string): StreamTally {
+    let tally = this.streams.get(key);
+    if (tally === undefined) {
+      tally = {
+        label,
+        object,
+        operation,
+        committed: 0,
+        rejected: 0,
+        requests: 0,
+        changes: { created: 0, updated: 0, deleted: 0, unchanged: 0, dry_run: 0 },
+        byCode: new Map(),
+        wouldChange: new Map(),
+        samples: new Map(),
+      };
+      this.streams.set(key, tally);
+    }
+    return tally;
+  }
+
+  /** Counts committed records. */
+  commit(tally: StreamTally, change: Change, count = 1): void {
+    tally.committed += count;
+    tally.changes[change] += count;
+  }
+
+  /** Dry run: counts a change that would happen and remembers the first few keys. */
+  wouldChange(tally: StreamTally, what: string, key: string, count = 1): void {
+    tally.wouldChange.set(what, (tally.wouldChange.get(what) ?? 0) + count);
+    let list = tally.samples.get(what);
+    if (list === undefined) {
+      list = [];
+      tally.samples.set(what, list);
+    }
+    if (list.length < SAMPLE_CAP) list.push(key);
+  }
+
+  /** Counts, logs (capped) and optionally writes one rejected row. */
+  reject(
+    tally: StreamTally,
+    row: { key: string; namespace?: string | undefined; record?: Record<string, unknown> | undefined },
+    error: SalesforceRecordError,
+    count = 1,
+  ): void {
+    tally.rejected += count;
+    const seen = tally.byCode.get(error.statusCode) ?? 0;
+    tally.byCode.set(error.statusCode, seen + count);
+    if (seen < LOG_CAP_PER_CODE) {
+      const fields = error.fields.length > 0 ? ` [fields: ${error.fields.join(', ')}]` : '';
+      const more = seen + 1 === LOG_CAP_PER_CODE ? ` (further ${error.statusCode} rejections of this stream are counted in the summary, not logged)` : '';
+      this.logger.warn(`Rejected ${tally.label} ${row.key}: ${error.statusCode}: ${error.message}${fields}${more}`);
+    }
+    if (this.file !== undefined && this.fileError === undefined) {
+      const line: RejectedRow = {
+        stream: tally.label,
+        ...(row.namespace !== undefined ? { namespace: row.namespace } : {}),
+        key: row.key,
+        statusCode: error.statusCode,
+        message: error.message,
+        fields: error.fields,
+        ...(row.record !== undefined ? { record: row.record } : {}),
+      };
+      this.file.write(`${JSON.stringify(line)}\n`);
+    }
+  }
+
+  /** Totals over every stream. */
+  totals(): { committed: number; rejected: number } {
+    let committed = 0;
+    let rejected = 0;
+    for (const t of this.streams.values()) {
+      committed += t.committed;
+      rejected += t.rejected;
+    }
+    return { committed, rejected };
+  }
+
+  /** Closes the rejected-records file. */
+  async close(): Promise<void> {
+    const file = this.file;
+    if (file === undefined) return;
+    this.file = undefined;
+    await new Promise<void>((resolve) => file.end(() => resolve()));
+  }
+}
