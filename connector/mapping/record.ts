@@ -1,0 +1,104 @@
+/**
+ * One Airbyte record → one Salesforce payload, by a plan from planStream (plan.ts). The hot path of the
+ * write command: per value one Map lookup and one converter call, no allocation but the payload and the
+ * converted values. Rows Salesforce would refuse are refused here with its error code and message
+ * (PRODUCT.md §6), costing no API call.
+ */
+import type { SalesforceRecordError } from '../salesforce/types.js';
+import { Rejection, requiredFieldsMissing } from './coerce.js';
+import type { StreamPlan } from './plan.js';
+
+export { planStream } from './plan.js';
+export type {
+  ColumnPlan,
+  DropReason,
+  DroppedColumn,
+  NullHandling,
+  PlanOptions,
+  StreamPlan,
+  WriteKind,
+} from './plan.js';
+
+/**
+ * A payload (field API names → values; no `attributes`, the batcher adds it) with the key's value as a
+ * string when the plan has a matching field; or the error Salesforce would have answered.
+ */
+export type MapResult =
+  { ok: true; payload: Record<string, unknown>; key?: string } | { ok: false; error: SalesforceRecordError };
+
+function fail(error: SalesforceRecordError): MapResult {
+  return {
+    ok: false,
+    error: { statusCode: error.statusCode, message: error.message, fields: [...error.fields] },
+  };
+}
+
+/**
+ * Maps one record's `data`. Columns are taken in the record's key order; an empty string counts as
+ * null, which `nullHandling` then clears or skips; an absent column leaves the field alone.
+ *
+ * When several problems apply, the first is returned in this order — the order Salesforce itself
+ * validates in: a value that cannot be converted (first in column order, including a null a field
+ * cannot take), then a missing key (MISSING_ARGUMENT), then missing required fields
+ * (REQUIRED_FIELD_MISSING, all of them in one error). The required check runs for upsert too: a row
+ * whose key matches nothing is created, and Salesforce would refuse to create it.
+ *
+ * Payload keys are only ever API names from Describe (never a record's key), so no record can reach
+ * a prototype through the payload.
+ */
+export function mapRecord(plan: StreamPlan, data: Record<string, unknown>): MapResult {
+  const payload: Record<string, unknown> = {};
+  const columns = plan.columns;
+  // Own keys only: whatever an enumerable prototype property says is no column of this record.
+  for (const column of Object.keys(data)) {
+    let col = columns.get(column);
+    if (col === undefined) col = plan.resolve(column);
+    if (col === null) continue;
+    const value = data[column];
+    if (value !== null && value !== '') {
+      if (value === undefined) continue;
+      let out: unknown;
+      let target: string;
+      if (col.lookup !== undefined && typeof value === 'object' && !Array.isArray(value)) {
+        out = col.lookup(value);
+        target = col.lookupTarget;
+      } else {
+        out = col.convert(value);
+        target = col.target;
+      }
+      if (out !== null) {
+        if (out instanceof Rejection) return { ok: false, error: out.error };
+        payload[target] = out;
+        continue;
+      }
+    }
+    if (col.nullMode === 'set') payload[col.nullTarget] = null;
+    else if (col.nullMode === 'reject' && col.nullError !== undefined) return fail(col.nullError);
+  }
+
+  let key: string | undefined;
+  const keyCheck = plan.keyCheck;
+  if (keyCheck !== undefined) {
+    const value = payload[keyCheck.field];
+    if (value === undefined || value === null) return fail(keyCheck.missing);
+    key =
+      typeof value === 'string'
+        ? value
+        : typeof value === 'number' || typeof value === 'boolean'
+          ? value.toString()
+          : JSON.stringify(value);
+  }
+
+  const required = plan.required;
+  if (required.length > 0) {
+    let missing: string[] | undefined;
+    for (const field of required) {
+      if (payload[field.name] != null) continue;
+      if (field.relationship !== undefined && payload[field.relationship] != null) continue;
+      (missing ??= []).push(field.name);
+    }
+    if (missing !== undefined) return { ok: false, error: requiredFieldsMissing(missing) };
+  }
+
+  return key === undefined ? { ok: true, payload } : { ok: true, payload, key };
+}
