@@ -230,7 +230,7 @@ describe('mapRecord handles nulls', () => {
 });
 
 describe('mapRecord checks required fields', () => {
-  it('refuses a created row without a required value, naming every missing field in Describe order', () => {
+  it('refuses a created row without a required value, naming every missing field in one error', () => {
     const p = plan(lead, { columns: ['LastName', 'Company', 'Email'] });
     expect(errorOf(mapRecord(p, { LastName: null, Company: '', Email: 'a@example.com' }))).toEqual({
       statusCode: 'REQUIRED_FIELD_MISSING',
