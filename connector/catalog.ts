@@ -9,7 +9,9 @@ import { createAjv, describeErrors, readPackageJson } from './validation.js';
 
 /** Validates a parsed catalog object. */
 export function parseCatalog(input: unknown): ConfiguredAirbyteCatalog {
-  const validate = createAjv().compile(readPackageJson<Record<string, unknown>>('schemas/configured_catalog.json'));
+  const validate = createAjv().compile(
+    readPackageJson<Record<string, unknown>>('schemas/configured_catalog.json'),
+  );
   if (!validate(input)) {
     const problems = describeErrors(validate.errors, 'catalog');
     throw new ConfigError(
@@ -21,9 +23,13 @@ export function parseCatalog(input: unknown): ConfiguredAirbyteCatalog {
   for (const s of catalog.streams) {
     // A null namespace means none.
     if (s.stream.namespace === null) delete s.stream.namespace;
-    const descriptor = { name: s.stream.name, ...(s.stream.namespace ? { namespace: s.stream.namespace } : {}) };
+    const descriptor = {
+      name: s.stream.name,
+      ...(s.stream.namespace ? { namespace: s.stream.namespace } : {}),
+    };
     const key = streamKey(descriptor);
-    if (seen.has(key)) throw new ConfigError(`The configured catalog lists stream "${streamLabel(descriptor)}" twice.`);
+    if (seen.has(key))
+      throw new ConfigError(`The configured catalog lists stream "${streamLabel(descriptor)}" twice.`);
     seen.add(key);
   }
   return catalog;

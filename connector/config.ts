@@ -83,7 +83,9 @@ export function readJsonFile(path: string, what: string): unknown {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new ConfigError(`Cannot read the ${what} file ${path} (${code}). Check the path and its permissions.`);
+    throw new ConfigError(
+      `Cannot read the ${what} file ${path} (${code}). Check the path and its permissions.`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -144,7 +146,10 @@ export function loadConfig(path: string): Config {
  * ajv reports every branch of a oneOf, which buries the real problem. The credentials branch is
  * chosen by its `auth_type` const first, and only that branch is validated.
  */
-function validateAgainstSpec(raw: Record<string, unknown>, connectionSpecification: Record<string, unknown>): string[] {
+function validateAgainstSpec(
+  raw: Record<string, unknown>,
+  connectionSpecification: Record<string, unknown>,
+): string[] {
   const schema = structuredClone(connectionSpecification);
   const properties = schema.properties as Record<string, Record<string, unknown>>;
   const credentialsSchema = properties.credentials!;
@@ -209,7 +214,7 @@ function semanticProblems(raw: Record<string, unknown>): string[] {
   streams.forEach((s, i) => {
     if (s === null || typeof s !== 'object') return;
     checkTarget(s, `streams[${i}].`);
-    const key = `${String(s.stream_namespace ?? '')}\u0001${String(s.stream_name)}`;
+    const key = `${typeof s.stream_namespace === 'string' ? s.stream_namespace : ''}\u0001${String(s.stream_name)}`;
     if (seen.has(key)) problems.push(`streams[${i}] repeats stream "${String(s.stream_name)}"`);
     seen.add(key);
   });
@@ -286,14 +291,28 @@ function toConfig(raw: Record<string, unknown>, original: Record<string, unknown
   let credentials: Credentials;
   switch (c.auth_type) {
     case 'jwt_bearer':
-      credentials = { authType: 'jwt_bearer', clientId: c.client_id!, username: c.username!, privateKey: c.private_key! };
+      credentials = {
+        authType: 'jwt_bearer',
+        clientId: c.client_id!,
+        username: c.username!,
+        privateKey: c.private_key!,
+      };
       break;
     case 'client_credentials':
-      credentials = { authType: 'client_credentials', clientId: c.client_id!, clientSecret: c.client_secret! };
+      credentials = {
+        authType: 'client_credentials',
+        clientId: c.client_id!,
+        clientSecret: c.client_secret!,
+      };
       break;
     default:
-      credentials = { authType: 'oauth2_refresh_token', clientId: c.client_id!, refreshToken: c.refresh_token! };
-      if (typeof c.client_secret === 'string' && c.client_secret !== '') credentials.clientSecret = c.client_secret;
+      credentials = {
+        authType: 'oauth2_refresh_token',
+        clientId: c.client_id!,
+        refreshToken: c.refresh_token!,
+      };
+      if (typeof c.client_secret === 'string' && c.client_secret !== '')
+        credentials.clientSecret = c.client_secret;
   }
   const isSandbox = raw.is_sandbox === true;
   const loginUrl =
@@ -334,6 +353,7 @@ function toConfig(raw: Record<string, unknown>, original: Record<string, unknown
     advanced,
     raw: original,
   };
-  if (typeof raw.instance_url === 'string') config.instanceUrl = checkHostUrl(raw.instance_url, 'instance_url');
+  if (typeof raw.instance_url === 'string')
+    config.instanceUrl = checkHostUrl(raw.instance_url, 'instance_url');
   return config;
 }

@@ -60,7 +60,7 @@ export class Redactor {
 export function secretValues(spec: Record<string, unknown>, config: unknown): string[] {
   const out: string[] = [];
   walk(spec, config, out);
-  return out;
+  return [...new Set(out)];
 }
 
 function walk(schema: unknown, value: unknown, out: string[]): void {

@@ -22,8 +22,14 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
     // PRODUCT.md section 2: a missing or malformed file is a config_error and exit 1 — still with
     // the one CONNECTION_STATUS every check prints.
     const failure = toConnectorError(error);
-    await ctx.emitter.emit({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) } });
-    await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: failure.message } });
+    await ctx.emitter.emit({
+      type: 'TRACE',
+      trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) },
+    });
+    await ctx.emitter.emit({
+      type: 'CONNECTION_STATUS',
+      connectionStatus: { status: 'FAILED', message: failure.message },
+    });
     return 1;
   }
   let config: Config;
@@ -32,7 +38,10 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
     config = parseConfig(raw, spec);
   } catch (error) {
     const failure = toConnectorError(error);
-    await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: failure.message } });
+    await ctx.emitter.emit({
+      type: 'CONNECTION_STATUS',
+      connectionStatus: { status: 'FAILED', message: failure.message },
+    });
     return 0;
   }
   try {
@@ -42,12 +51,21 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
   } catch (error) {
     const failure = toConnectorError(error, config.loginUrl);
     if (failure instanceof SystemError) {
-      await ctx.emitter.emit({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) } });
-      await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: failure.message } });
+      await ctx.emitter.emit({
+        type: 'TRACE',
+        trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) },
+      });
+      await ctx.emitter.emit({
+        type: 'CONNECTION_STATUS',
+        connectionStatus: { status: 'FAILED', message: failure.message },
+      });
       return 1;
     }
     ctx.logger.debug(`check failed: ${failure.internalMessage ?? failure.message}`);
-    await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: failure.message } });
+    await ctx.emitter.emit({
+      type: 'CONNECTION_STATUS',
+      connectionStatus: { status: 'FAILED', message: failure.message },
+    });
     return 0;
   }
 }
@@ -56,7 +74,11 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
 export async function checkConnection(config: Config, ctx: CommandContext): Promise<string> {
   const connection = connect(config, { redactor: ctx.redactor, logger: ctx.logger });
   const token = await connection.tokens.get();
-  const versions = await listApiVersions(connection.got, token.instanceUrl, config.advanced.requestTimeoutSeconds * 1000);
+  const versions = await listApiVersions(
+    connection.got,
+    token.instanceUrl,
+    config.advanced.requestTimeoutSeconds * 1000,
+  );
   const wanted = config.apiVersion.slice(1);
   if (!versions.some((v) => v.version === wanted)) {
     const newest = versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0];
@@ -83,7 +105,9 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
     if (found.length > 0) {
       for (const p of found) problems.push(`${where}: ${p}`);
     } else {
-      ready.push(`${target.object} ${target.operation}${target.matchingField ? ` on ${target.matchingField}` : ''}`);
+      ready.push(
+        `${target.object} ${target.operation}${target.matchingField ? ` on ${target.matchingField}` : ''}`,
+      );
     }
   }
   if (problems.length > 0) {

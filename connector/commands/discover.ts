@@ -34,8 +34,11 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
     for (const [name, result] of results) {
       if (result instanceof Error) {
         // An auth or network failure is the run's failure, not one object's.
-        if (!(result instanceof SalesforceApiError) || result.status === 401 || result.status >= 500) throw result;
-        ctx.logger.warn(`Skipping ${name}: Salesforce could not describe it (${result.errorCode}: ${result.salesforceMessage}).`);
+        if (!(result instanceof SalesforceApiError) || result.status === 401 || result.status >= 500)
+          throw result;
+        ctx.logger.warn(
+          `Skipping ${name}: Salesforce could not describe it (${result.errorCode}: ${result.salesforceMessage}).`,
+        );
       } else if (result === undefined) {
         ctx.logger.warn(`Skipping ${name}: the object does not exist in this org or the user cannot see it.`);
       } else {

@@ -37,10 +37,17 @@ interface Callback {
 }
 
 /** Runs the flow; the credentials block goes to stdout as JSON. */
-export async function runLogin(ctx: CommandContext, command: LoginCommand, write: (text: string) => void, tell: (text: string) => void): Promise<number> {
+export async function runLogin(
+  ctx: CommandContext,
+  command: LoginCommand,
+  write: (text: string) => void,
+  tell: (text: string) => void,
+): Promise<number> {
   const clientId = command.clientId ?? process.env.SALESFORCE_CLIENT_ID;
   if (clientId === undefined || clientId === '') {
-    throw new ConfigError('login needs --client-id <Consumer Key of the connected app> (or SALESFORCE_CLIENT_ID).');
+    throw new ConfigError(
+      'login needs --client-id <Consumer Key of the connected app> (or SALESFORCE_CLIENT_ID).',
+    );
   }
   const clientSecret = command.clientSecret ?? process.env.SALESFORCE_CLIENT_SECRET;
   if (clientSecret) ctx.redactor.add(clientSecret);
@@ -61,7 +68,9 @@ export async function runLogin(ctx: CommandContext, command: LoginCommand, write
         return;
       }
       if (url.searchParams.get('state') !== state) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('State mismatch: this callback is not from the login just started.');
+        res
+          .writeHead(400, { 'content-type': 'text/plain' })
+          .end('State mismatch: this callback is not from the login just started.');
         return;
       }
       const result: Callback = {};
@@ -109,11 +118,18 @@ export async function runLogin(ctx: CommandContext, command: LoginCommand, write
     );
     const timeout = new Promise<never>((_, reject) => {
       const timer = setTimeout(
-        () => reject(new TransientError(`No redirect from Salesforce within ${command.timeoutSeconds} s; run login again.`)),
+        () =>
+          reject(
+            new TransientError(
+              `No redirect from Salesforce within ${command.timeoutSeconds} s; run login again.`,
+            ),
+          ),
         command.timeoutSeconds * 1000,
       );
       timer.unref();
-      ctx.signal.addEventListener('abort', () => reject(new TransientError('login interrupted.')), { once: true });
+      ctx.signal.addEventListener('abort', () => reject(new TransientError('login interrupted.')), {
+        once: true,
+      });
     });
     const result = await Promise.race([callback, timeout]);
     if (result.error !== undefined || result.code === undefined) {
@@ -151,8 +167,8 @@ export async function runLogin(ctx: CommandContext, command: LoginCommand, write
       throw toConnectorError(
         new OAuthError(
           response.statusCode,
-          String(body.error ?? 'invalid_response'),
-          String(body.error_description ?? `HTTP ${response.statusCode}`),
+          typeof body.error === 'string' ? body.error : 'invalid_response',
+          typeof body.error_description === 'string' ? body.error_description : `HTTP ${response.statusCode}`,
           'authorization_code',
         ),
       );

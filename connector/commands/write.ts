@@ -17,9 +17,15 @@ import { Loader, normalizeKey, type Item, type KeyField, type StreamContext } fr
 import { finishMirror, MirrorKeys } from '../load/mirror.js';
 import { Outcomes, type StreamTally } from '../load/outcomes.js';
 import { logSummary, progressLine } from '../load/summary.js';
-import { findField } from '../mapping/fields.js';
+import { findField, isWritable } from '../mapping/fields.js';
 import { mapRecord, planStream, type StreamPlan } from '../mapping/record.js';
-import { resolveTarget, targetProblems, unknownObjectMessage, writeKindFor, type Target } from '../mapping/target.js';
+import {
+  resolveTarget,
+  targetProblems,
+  unknownObjectMessage,
+  writeKindFor,
+  type Target,
+} from '../mapping/target.js';
 import { readMessages } from '../protocol/reader.js';
 import {
   streamKey,
@@ -53,7 +59,11 @@ interface WriteStream extends StreamContext {
 }
 
 /** Runs write; resolves with the exit code or throws a ConnectorError. */
-export async function runWrite(ctx: CommandContext, configPath: string, catalogPath: string): Promise<number> {
+export async function runWrite(
+  ctx: CommandContext,
+  configPath: string,
+  catalogPath: string,
+): Promise<number> {
   const raw = readJsonFile(configPath, 'config');
   for (const secret of secretValues(loadSpec().connectionSpecification, raw)) ctx.redactor.add(secret);
   const config = parseConfig(raw);
@@ -70,7 +80,9 @@ export async function runWrite(ctx: CommandContext, configPath: string, catalogP
         type: 'CONTROL',
         control: { type: 'CONNECTOR_CONFIG', emitted_at: Date.now(), connectorConfig: { config: updated } },
       });
-      ctx.logger.info('Salesforce rotated the refresh token; the new one was sent to the platform to be stored.');
+      ctx.logger.info(
+        'Salesforce rotated the refresh token; the new one was sent to the platform to be stored.',
+      );
     },
   });
   const outcomes = new Outcomes(ctx.logger, config.advanced.rejectedRecordsPath);
@@ -144,11 +156,15 @@ async function write(
         stream.rows += 1;
         const data = record.data;
         if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-          outcomes.reject(stream.tally, { key: `row ${stream.rows}`, namespace: stream.namespace }, {
-            statusCode: 'INVALID_RECORD',
-            message: 'the RECORD message has no "data" object',
-            fields: [],
-          });
+          outcomes.reject(
+            stream.tally,
+            { key: `row ${stream.rows}`, namespace: stream.namespace },
+            {
+              statusCode: 'INVALID_RECORD',
+              message: 'the RECORD message has no "data" object',
+              fields: [],
+            },
+          );
           checkpoints.end(ticket, 'rejected');
           continue;
         }
@@ -157,10 +173,18 @@ async function write(
         if (!mapped.ok) {
           const rowKey = keyOf(stream, data) ?? `row ${stream.rows}`;
           // A row Salesforce would refuse still names an entity the source has: mirror must not delete it.
-          if (stream.mirror !== undefined && stream.keyField !== undefined && rowKey !== `row ${stream.rows}`) {
+          if (
+            stream.mirror !== undefined &&
+            stream.keyField !== undefined &&
+            rowKey !== `row ${stream.rows}`
+          ) {
             stream.mirror.add(normalizeKey(rowKey, stream.keyField));
           }
-          outcomes.reject(stream.tally, { key: rowKey, namespace: stream.namespace, record: keepRecords ? data : undefined }, mapped.error);
+          outcomes.reject(
+            stream.tally,
+            { key: rowKey, namespace: stream.namespace, record: keepRecords ? data : undefined },
+            mapped.error,
+          );
           checkpoints.end(ticket, 'rejected');
           continue;
         }
@@ -185,7 +209,11 @@ async function write(
         }
       } else if (message.type === 'STATE') {
         checkpoints.state(message.state);
-      } else if (message.type === 'TRACE' && message.trace.type === 'STREAM_STATUS' && message.trace.stream_status) {
+      } else if (
+        message.type === 'TRACE' &&
+        message.trace.type === 'STREAM_STATUS' &&
+        message.trace.stream_status
+      ) {
         const status = message.trace.stream_status;
         const stream = streams.get(streamKey(status.stream_descriptor));
         if (stream !== undefined) {
@@ -266,7 +294,10 @@ async function prepareStreams(
   const out = new Map<string, WriteStream>();
   const problems: string[] = [];
   for (const { configured: c, target } of targets) {
-    const descriptor: StreamDescriptor = { name: c.stream.name, ...(c.stream.namespace ? { namespace: c.stream.namespace } : {}) };
+    const descriptor: StreamDescriptor = {
+      name: c.stream.name,
+      ...(c.stream.namespace ? { namespace: c.stream.namespace } : {}),
+    };
     const label = streamLabel(descriptor);
     const describe = describes.get(target.object);
     if (describe instanceof Error) throw describe;
@@ -277,8 +308,7 @@ async function prepareStreams(
     }
     // Data activation renames columns with platform mappers before records arrive, so the catalog's
     // schema may not show the names records carry: those streams resolve columns from the records.
-    const columns =
-      target.source === 'destination_object_name' ? undefined : columnsOf(c.stream.json_schema);
+    const columns = target.source === 'destination_object_name' ? undefined : columnsOf(c.stream.json_schema);
     const found = targetProblems(target, describe, columns);
     if (found.length > 0) {
       for (const p of found) problems.push(`stream "${label}": ${p}`);
@@ -348,7 +378,9 @@ async function prepareStreams(
     out.set(key, stream);
   }
   if (problems.length > 0) {
-    throw new ConfigError(problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '));
+    throw new ConfigError(
+      problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '),
+    );
   }
   return out;
 }
@@ -361,28 +393,39 @@ function columnsOf(schema: Record<string, unknown> | undefined): string[] | unde
   return names.length > 0 ? names : undefined;
 }
 
-/** Describes the parents of the lookups a stream names (`Account.External_ID__c`), for planStream. */
+/**
+ * Describes the parents of the lookups a stream may use, for planStream: those its columns and
+ * mappings name (`Account.External_ID__c`, `User:Owner.Email`) and, because a record may carry a
+ * lookup as an object value, the single target of every writable reference field. A few Describe
+ * calls per stream buy local rejection of lookups Salesforce would refuse.
+ */
 async function parentDescribes(
   connection: Connection,
   describe: DescribeSObject,
   target: Target,
   columns: string[] | undefined,
 ): Promise<Map<string, DescribeSObject>> {
-  const names = [...(columns ?? []), ...Object.values(target.fieldMappings)].filter((n) => n.includes('.'));
   const parents = new Set<string>();
+  const kind = writeKindFor(target.operation);
+  for (const f of describe.fields) {
+    if (f.type === 'reference' && f.relationshipName && f.referenceTo.length === 1 && isWritable(f, kind)) {
+      parents.add(f.referenceTo[0]!);
+    }
+  }
+  const names = [...(columns ?? []), ...Object.values(target.fieldMappings)].filter((n) => n.includes('.'));
   for (const name of names) {
-    const relationship = name.split('.')[0]!.split(':').pop()!.toLowerCase();
-    const typed = name.includes(':') ? name.split(':')[0] : undefined;
+    const [head] = name.split('.');
+    const typed = head!.includes(':') ? head!.split(':')[0]! : undefined;
+    const relationship = head!.split(':').pop()!.toLowerCase();
     const field = describe.fields.find((f) => f.relationshipName?.toLowerCase() === relationship);
     if (field === undefined) continue;
-    if (typed !== undefined) parents.add(typed);
-    else for (const t of field.referenceTo) parents.add(t);
+    for (const t of field.referenceTo) {
+      if (typed === undefined || t.toLowerCase() === typed.toLowerCase()) parents.add(t);
+    }
   }
   const out = new Map<string, DescribeSObject>();
-  for (const name of parents) {
-    const d = await connection.describe.sobject(name);
-    if (d !== undefined) out.set(name, d);
-  }
+  const described = await connection.describe.many([...parents], 4);
+  for (const [name, d] of described) if (d !== undefined && !(d instanceof Error)) out.set(name, d);
   return out;
 }
 
@@ -392,7 +435,8 @@ function keyFieldOf(describe: DescribeSObject, name: string | undefined): KeyFie
   if (name.toLowerCase() === 'id') return { name: 'Id', type: 'id', caseInsensitive: false, isId: true };
   const field: DescribeField | undefined = findField(describe, name);
   if (field === undefined) return undefined;
-  const caseInsensitive = field.custom === true ? field.unique && field.caseSensitive !== true : field.caseSensitive !== true;
+  const caseInsensitive =
+    field.custom === true ? field.unique && field.caseSensitive !== true : field.caseSensitive !== true;
   return { name: field.name, type: field.type, caseInsensitive, isId: false };
 }
 
@@ -421,7 +465,10 @@ function keyOf(stream: WriteStream, data: Record<string, unknown>): string | und
   if (field === undefined) return undefined;
   for (const [column, value] of Object.entries(data)) {
     const mapped = stream.target.fieldMappings[column] ?? column;
-    if (mapped.toLowerCase() === field.toLowerCase() && (typeof value === 'string' || typeof value === 'number')) {
+    if (
+      mapped.toLowerCase() === field.toLowerCase() &&
+      (typeof value === 'string' || typeof value === 'number')
+    ) {
       return String(value);
     }
   }
@@ -452,11 +499,15 @@ function rejectUnknownStream(
     );
   }
   const ticket = checkpoints.arrive(key);
-  outcomes.reject(tally, { key: `row ${tally.rejected + 1}` }, {
-    statusCode: 'UNKNOWN_STREAM',
-    message: 'the configured catalog does not list this stream',
-    fields: [],
-  });
+  outcomes.reject(
+    tally,
+    { key: `row ${tally.rejected + 1}` },
+    {
+      statusCode: 'UNKNOWN_STREAM',
+      message: 'the configured catalog does not list this stream',
+      fields: [],
+    },
+  );
   checkpoints.end(ticket, 'rejected');
 }
 

@@ -12,7 +12,12 @@
  */
 import type { SyncMode } from '../config.js';
 import type { Logger } from '../logger.js';
-import { sendCollections, MAX_COLLECTIONS_PER_COMPOSITE, MAX_RECORDS_PER_COLLECTION, type CollectionRequest } from '../salesforce/composite.js';
+import {
+  sendCollections,
+  MAX_COLLECTIONS_PER_COMPOSITE,
+  MAX_RECORDS_PER_COLLECTION,
+  type CollectionRequest,
+} from '../salesforce/composite.js';
 import { SalesforceApiError, UnknownOutcomeError } from '../salesforce/errors.js';
 import type { SalesforceHttp } from '../salesforce/http.js';
 import { lookupIds } from '../salesforce/query.js';
@@ -84,7 +89,13 @@ export const OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN';
 /** Normalises a key value the way Salesforce compares it. */
 export function normalizeKey(value: string, field: KeyField): string {
   if (field.isId) return value.length === 15 ? value : value.slice(0, 15) + value.slice(15).toUpperCase();
-  if (field.type === 'double' || field.type === 'int' || field.type === 'long' || field.type === 'currency' || field.type === 'percent') {
+  if (
+    field.type === 'double' ||
+    field.type === 'int' ||
+    field.type === 'long' ||
+    field.type === 'currency' ||
+    field.type === 'percent'
+  ) {
     const n = Number(value);
     return Number.isFinite(n) ? String(n) : value;
   }
@@ -238,7 +249,10 @@ export class Loader {
   }
 
   /** Splits a batch into rows whose key exists in Salesforce (committed unchanged: add leaves them alone) and the rest. */
-  async partitionByExistence(stream: StreamContext, batch: Item[]): Promise<{ existing: Item[]; missing: Item[] }> {
+  async partitionByExistence(
+    stream: StreamContext,
+    batch: Item[],
+  ): Promise<{ existing: Item[]; missing: Item[] }> {
     const matches = await this.lookup(stream, batch);
     const existing: Item[] = [];
     const missing: Item[] = [];
@@ -271,7 +285,8 @@ export class Loader {
   /** What a dry run reports: the same look-ups as the real run, and no write. */
   private async dryRun(stream: StreamContext, batch: Item[]): Promise<void> {
     const would = (items: Item[], what: string): void => {
-      for (const item of items) this.outcomes.wouldChange(stream.tally, what, item.rowLabel, item.tickets.length);
+      for (const item of items)
+        this.outcomes.wouldChange(stream.tally, what, item.rowLabel, item.tickets.length);
       this.commitItems(stream, items, 'dry_run');
     };
     const op = stream.operation;
@@ -302,7 +317,11 @@ export class Loader {
   }
 
   /** Sends items in collection subrequests of up to 200, one Composite call per five, retrying locked rows. */
-  private async write(stream: StreamContext, items: Item[], kind: 'create' | 'update' | 'upsert' | 'delete'): Promise<void> {
+  private async write(
+    stream: StreamContext,
+    items: Item[],
+    kind: 'create' | 'update' | 'upsert' | 'delete',
+  ): Promise<void> {
     let pending = items;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       const locked: Item[] = [];
@@ -332,13 +351,19 @@ export class Loader {
     attempt: number,
   ): Promise<void> {
     const chunks: Item[][] = [];
-    for (let i = 0; i < items.length; i += MAX_RECORDS_PER_COLLECTION) chunks.push(items.slice(i, i + MAX_RECORDS_PER_COLLECTION));
+    for (let i = 0; i < items.length; i += MAX_RECORDS_PER_COLLECTION)
+      chunks.push(items.slice(i, i + MAX_RECORDS_PER_COLLECTION));
     const requests: CollectionRequest[] = chunks.map((chunk) => {
       switch (kind) {
         case 'delete':
           return { kind, ids: chunk.map((i) => i.id ?? String(i.payload.Id)) };
         case 'upsert':
-          return { kind, object: stream.object, externalIdField: stream.keyField!.name, records: chunk.map((i) => serialise(stream, i)) };
+          return {
+            kind,
+            object: stream.object,
+            externalIdField: stream.keyField!.name,
+            records: chunk.map((i) => serialise(stream, i)),
+          };
         default:
           return { kind, records: chunk.map((i) => serialise(stream, i)) };
       }
@@ -362,7 +387,11 @@ export class Loader {
       }
       if (error instanceof SalesforceApiError && error.status === 400) {
         // The whole call was refused for its content: every record in it carries the error.
-        this.rejectItems(stream, items, { statusCode: error.errorCode, message: error.salesforceMessage, fields: error.fields });
+        this.rejectItems(stream, items, {
+          statusCode: error.errorCode,
+          message: error.salesforceMessage,
+          fields: error.fields,
+        });
         return;
       }
       throw error;
@@ -378,19 +407,41 @@ export class Loader {
     });
   }
 
-  private settle(stream: StreamContext, item: Item, result: SaveResult, kind: string, locked: Item[], attempt: number): void {
+  private settle(
+    stream: StreamContext,
+    item: Item,
+    result: SaveResult,
+    kind: string,
+    locked: Item[],
+    attempt: number,
+  ): void {
     if (result.success) {
       const change: Change =
-        kind === 'delete' ? 'deleted' : kind === 'create' ? 'created' : kind === 'update' ? 'updated' : result.created ? 'created' : 'updated';
+        kind === 'delete'
+          ? 'deleted'
+          : kind === 'create'
+            ? 'created'
+            : kind === 'update'
+              ? 'updated'
+              : result.created
+                ? 'created'
+                : 'updated';
       this.commitItems(stream, [item], change);
       return;
     }
-    const error = result.errors[0] ?? { statusCode: 'UNKNOWN_ERROR', message: 'Salesforce reported a failure without an error', fields: [] };
+    const error = result.errors[0] ?? {
+      statusCode: 'UNKNOWN_ERROR',
+      message: 'Salesforce reported a failure without an error',
+      fields: [],
+    };
     if (error.statusCode === 'UNABLE_TO_LOCK_ROW') {
       locked.push(item);
       return;
     }
-    if (kind === 'delete' && (error.statusCode === 'ENTITY_IS_DELETED' || error.statusCode === 'INVALID_CROSS_REFERENCE_KEY')) {
+    if (
+      kind === 'delete' &&
+      (error.statusCode === 'ENTITY_IS_DELETED' || error.statusCode === 'INVALID_CROSS_REFERENCE_KEY')
+    ) {
       // Already gone: remove's promise holds (PRODUCT.md section 5).
       this.commitItems(stream, [item], 'unchanged');
       return;

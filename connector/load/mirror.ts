@@ -12,7 +12,11 @@ import type { Connection } from '../connection.js';
 import { ConfigError } from '../errors.js';
 import type { CommandContext } from '../commands/context.js';
 import type { StreamDescriptor } from '../protocol/messages.js';
-import { MAX_COLLECTIONS_PER_COMPOSITE, MAX_RECORDS_PER_COLLECTION, sendCollections } from '../salesforce/composite.js';
+import {
+  MAX_COLLECTIONS_PER_COMPOSITE,
+  MAX_RECORDS_PER_COLLECTION,
+  sendCollections,
+} from '../salesforce/composite.js';
 import { queryPages, soqlIdentifier } from '../salesforce/query.js';
 import type { StreamContext } from './loader.js';
 import { normalizeKey } from './loader.js';
@@ -147,11 +151,14 @@ export async function finishMirror(
   let managed = 0;
   let limit = Infinity;
   const percent = config.advanced.mirrorMaxDeletePercent;
-  for await (const page of queryPages<Record<string, unknown>>(connection.http, soql, { counter: stream.tally })) {
+  for await (const page of queryPages<Record<string, unknown>>(connection.http, soql, {
+    counter: stream.tally,
+  })) {
     if (limit === Infinity) limit = Math.floor((page.totalSize * percent) / 100);
     for (const record of page.records) {
       const raw = record[keyField.name];
-      if (raw === null || raw === undefined || raw === '') continue;
+      if (typeof raw !== 'string' && typeof raw !== 'number') continue;
+      if (raw === '') continue;
       managed += 1;
       const key = normalizeKey(String(raw), keyField);
       if (!seen.has(key)) doomed.push({ id: String(record.Id), key: String(raw) });
@@ -179,14 +186,22 @@ export async function finishMirror(
     const slice = doomed.slice(start, start + perCall);
     const requests = [];
     for (let i = 0; i < slice.length; i += MAX_RECORDS_PER_COLLECTION) {
-      requests.push({ kind: 'delete' as const, ids: slice.slice(i, i + MAX_RECORDS_PER_COLLECTION).map((d) => d.id) });
+      requests.push({
+        kind: 'delete' as const,
+        ids: slice.slice(i, i + MAX_RECORDS_PER_COLLECTION).map((d) => d.id),
+      });
     }
-    const results = await sendCollections(connection.http, requests, { idempotent: true, counter: stream.tally });
+    const results = await sendCollections(connection.http, requests, {
+      idempotent: true,
+      counter: stream.tally,
+    });
     results.forEach((outcome, c) => {
       const chunk = slice.slice(c * MAX_RECORDS_PER_COLLECTION, (c + 1) * MAX_RECORDS_PER_COLLECTION);
       if (!outcome.ok) {
         failed.set(outcome.error.statusCode, (failed.get(outcome.error.statusCode) ?? 0) + chunk.length);
-        logger.warn(`${what}: could not delete ${chunk.length} records: ${outcome.error.statusCode}: ${outcome.error.message}`);
+        logger.warn(
+          `${what}: could not delete ${chunk.length} records: ${outcome.error.statusCode}: ${outcome.error.message}`,
+        );
         return;
       }
       outcome.results.forEach((r, i) => {
@@ -195,7 +210,9 @@ export async function finishMirror(
         else {
           failed.set(code ?? 'UNKNOWN_ERROR', (failed.get(code ?? 'UNKNOWN_ERROR') ?? 0) + 1);
           if ((failed.get(code ?? 'UNKNOWN_ERROR') ?? 0) <= 10) {
-            logger.warn(`${what}: could not delete ${chunk[i]!.key} (${chunk[i]!.id}): ${code}: ${r.errors[0]?.message ?? ''}`);
+            logger.warn(
+              `${what}: could not delete ${chunk[i]!.key} (${chunk[i]!.id}): ${code}: ${r.errors[0]?.message ?? ''}`,
+            );
           }
         }
       });

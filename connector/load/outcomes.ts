@@ -125,8 +125,13 @@ export class Outcomes {
     tally.byCode.set(error.statusCode, seen + count);
     if (seen < LOG_CAP_PER_CODE) {
       const fields = error.fields.length > 0 ? ` [fields: ${error.fields.join(', ')}]` : '';
-      const more = seen + 1 === LOG_CAP_PER_CODE ? ` (further ${error.statusCode} rejections of this stream are counted in the summary, not logged)` : '';
-      this.logger.warn(`Rejected ${tally.label} ${row.key}: ${error.statusCode}: ${error.message}${fields}${more}`);
+      const more =
+        seen + 1 === LOG_CAP_PER_CODE
+          ? ` (further ${error.statusCode} rejections of this stream are counted in the summary, not logged)`
+          : '';
+      this.logger.warn(
+        `Rejected ${tally.label} ${row.key}: ${error.statusCode}: ${error.message}${fields}${more}`,
+      );
     }
     if (this.file !== undefined && this.fileError === undefined) {
       const line: RejectedRow = {

@@ -9,10 +9,17 @@ import type { Outcomes } from './outcomes.js';
 const n = (value: number): string => value.toLocaleString('en-US');
 
 /** A one-line progress report. */
-export function progressLine(recordsRead: number, started: number, http: SalesforceHttp, outcomes: Outcomes): string {
+export function progressLine(
+  recordsRead: number,
+  started: number,
+  http: SalesforceHttp,
+  outcomes: Outcomes,
+): string {
   const seconds = Math.max(0.001, (Date.now() - started) / 1000);
   const { committed, rejected } = outcomes.totals();
-  const quota = http.usage ? `; ${n(http.usage.max - http.usage.used)} of ${n(http.usage.max)} daily API requests left` : '';
+  const quota = http.usage
+    ? `; ${n(http.usage.max - http.usage.used)} of ${n(http.usage.max)} daily API requests left`
+    : '';
   return `Progress: ${n(recordsRead)} records read, ${n(committed)} committed, ${n(rejected)} rejected; ${n(Math.round(committed / seconds))} records/s; ${n(http.total)} API requests${quota}.`;
 }
 
@@ -35,7 +42,9 @@ export function summaryLines(input: SummaryInput): string[] {
   const lines: string[] = [];
   lines.push(
     `Summary${input.dryRun ? ' (dry run: nothing was written)' : ''}: ${n(input.recordsRead)} records read in ${seconds.toFixed(1)} s; ${n(totals.committed)} committed, ${n(totals.rejected)} rejected${
-      input.pendingRecords > 0 ? `, ${n(input.pendingRecords)} not finished (not acknowledged; the next sync sends them again)` : ''
+      input.pendingRecords > 0
+        ? `, ${n(input.pendingRecords)} not finished (not acknowledged; the next sync sends them again)`
+        : ''
     }.`,
   );
   for (const t of outcomes.streams.values()) {
@@ -45,7 +54,10 @@ export function summaryLines(input: SummaryInput): string[] {
       .join(', ');
     let line = `  ${t.label} → ${t.object} ${t.operation}: ${n(t.committed)} committed${changes ? ` (${changes})` : ''}, ${n(t.rejected)} rejected`;
     if (t.byCode.size > 0) {
-      line += ` [${[...t.byCode].sort((a, b) => b[1] - a[1]).map(([code, count]) => `${code} ${n(count)}`).join(', ')}]`;
+      line += ` [${[...t.byCode]
+        .sort((a, b) => b[1] - a[1])
+        .map(([code, count]) => `${code} ${n(count)}`)
+        .join(', ')}]`;
     }
     line += `; ${n(t.requests)} API requests.`;
     lines.push(line);
@@ -58,25 +70,35 @@ export function summaryLines(input: SummaryInput): string[] {
     }
     if (t.mirrorSkipped !== undefined) lines.push(`    mirror: nothing deleted (${t.mirrorSkipped}).`);
     else if (t.mirrorDeleted !== undefined) {
-      const failed = [...(t.mirrorFailed ?? new Map<string, number>())].map(([c, v]) => `${n(v)} ${c}`).join(', ');
+      const failed = [...(t.mirrorFailed ?? new Map<string, number>())]
+        .map(([c, v]) => `${n(v)} ${c}`)
+        .join(', ');
       lines.push(
         `    mirror: deleted ${n(t.mirrorDeleted)} of ${n(t.mirrorManaged ?? 0)} managed records${failed ? `; failed: ${failed}` : ''}.`,
       );
     }
   }
   const kinds = [...http.counts].map(([kind, count]) => `${kind} ${n(count)}`).join(', ');
-  const perThousand = totals.committed + totals.rejected > 0 ? (http.total * 1000) / (totals.committed + totals.rejected) : 0;
+  const perThousand =
+    totals.committed + totals.rejected > 0 ? (http.total * 1000) / (totals.committed + totals.rejected) : 0;
   lines.push(
     `API requests: ${n(http.total)}${kinds ? ` (${kinds})` : ''}; ${perThousand.toFixed(2)} per 1,000 records${http.retries > 0 ? `; ${n(http.retries)} retries` : ''}${
-      http.rateLimitedMs > 0 ? `; paused ${Math.round(http.rateLimitedMs / 1000)} s on REQUEST_LIMIT_EXCEEDED` : ''
+      http.rateLimitedMs > 0
+        ? `; paused ${Math.round(http.rateLimitedMs / 1000)} s on REQUEST_LIMIT_EXCEEDED`
+        : ''
     }.`,
   );
   if (http.usage !== undefined) {
-    lines.push(`Daily API quota: ${n(http.usage.max - http.usage.used)} of ${n(http.usage.max)} requests remain (Sforce-Limit-Info).`);
+    lines.push(
+      `Daily API quota: ${n(http.usage.max - http.usage.used)} of ${n(http.usage.max)} requests remain (Sforce-Limit-Info).`,
+    );
   }
-  if (outcomes.skippedLines > 0) lines.push(`Skipped ${n(outcomes.skippedLines)} stdin lines that were not Airbyte messages.`);
+  if (outcomes.skippedLines > 0)
+    lines.push(`Skipped ${n(outcomes.skippedLines)} stdin lines that were not Airbyte messages.`);
   if (input.unreleasedStates > 0) {
-    lines.push(`${n(input.unreleasedStates)} state message(s) were not echoed because records before them did not finish.`);
+    lines.push(
+      `${n(input.unreleasedStates)} state message(s) were not echoed because records before them did not finish.`,
+    );
   }
   return lines;
 }

@@ -39,9 +39,7 @@ export function describeToOperations(describe: DescribeSObject): DestinationOper
   const usable = describe.fields.filter((f) => !f.deprecatedAndHidden);
   // Update finds Ids by query (PRODUCT.md §5), so any External ID / idLookup field SOQL can filter
   // on will do, even one the user cannot write (Case.CaseNumber).
-  const lookupKeys = matchingFields(describe).filter(
-    (f) => !f.deprecatedAndHidden && f.filterable !== false,
-  );
+  const lookupKeys = matchingFields(describe).filter((f) => !f.deprecatedAndHidden && f.filterable !== false);
   // Upsert (and mirror, which upserts) names the key in the request, which Salesforce allows only
   // for External ID and idLookup fields the user can set:
   // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_upsert.htm

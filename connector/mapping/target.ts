@@ -50,7 +50,11 @@ function withDefaults(settings: TargetSettings, fallback: TargetSettings): Targe
 }
 
 /** The `streams` override for a stream, if any (namespace must match when the override gives one). */
-function overrideFor(config: Config, name: string, namespace: string | undefined): TargetSettings | undefined {
+function overrideFor(
+  config: Config,
+  name: string,
+  namespace: string | undefined,
+): TargetSettings | undefined {
   return config.streams.find(
     (s) => s.streamName === name && (s.streamNamespace === undefined || s.streamNamespace === namespace),
   );
@@ -61,7 +65,10 @@ function overrideFor(config: Config, name: string, namespace: string | undefined
  * or when data activation gave a composite or nested primary key.
  */
 export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): Target {
-  const descriptor = { name: stream.stream.name, ...(stream.stream.namespace ? { namespace: stream.stream.namespace } : {}) };
+  const descriptor = {
+    name: stream.stream.name,
+    ...(stream.stream.namespace ? { namespace: stream.stream.namespace } : {}),
+  };
   const label = streamLabel(descriptor);
   if (typeof stream.destination_object_name === 'string' && stream.destination_object_name !== '') {
     const operation = OPERATION_FOR_SYNC_MODE[stream.destination_sync_mode];
@@ -106,7 +113,8 @@ export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): 
     fieldMappings: settings.fieldMappings ?? {},
     source: override ? 'streams' : 'config',
   };
-  const matchingField = settings.externalIdField ?? defaultMatchingField(settings.salesforceObject, operation);
+  const matchingField =
+    settings.externalIdField ?? defaultMatchingField(settings.salesforceObject, operation);
   if (matchingField !== undefined && KEYED.has(operation)) target.matchingField = matchingField;
   return target;
 }
@@ -117,13 +125,20 @@ export function configuredTargets(config: Config): Array<{ where: string; target
   const add = (where: string, settings: TargetSettings, source: TargetSource): void => {
     if (settings.salesforceObject === undefined) return;
     const operation = settings.syncMode ?? 'upsert';
-    const target: Target = { object: settings.salesforceObject, operation, fieldMappings: settings.fieldMappings ?? {}, source };
-    const matchingField = settings.externalIdField ?? defaultMatchingField(settings.salesforceObject, operation);
+    const target: Target = {
+      object: settings.salesforceObject,
+      operation,
+      fieldMappings: settings.fieldMappings ?? {},
+      source,
+    };
+    const matchingField =
+      settings.externalIdField ?? defaultMatchingField(settings.salesforceObject, operation);
     if (matchingField !== undefined && KEYED.has(operation)) target.matchingField = matchingField;
     out.push({ where, target });
   };
   add('the config', config.defaults, 'config');
-  for (const s of config.streams) add(`stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams');
+  for (const s of config.streams)
+    add(`stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams');
   return out;
 }
 
@@ -236,7 +251,11 @@ export function targetProblems(target: Target, describe: DescribeSObject, column
  * Lower-cased Salesforce field names the stream fills: field mappings plus columns matching by
  * name. Undefined when neither columns nor mappings are known (nothing to judge).
  */
-function mappedFields(target: Target, describe: DescribeSObject, columns?: string[]): Set<string> | undefined {
+function mappedFields(
+  target: Target,
+  describe: DescribeSObject,
+  columns?: string[],
+): Set<string> | undefined {
   const mappings = Object.entries(target.fieldMappings);
   if (columns === undefined && mappings.length === 0) return undefined;
   const out = new Set<string>();
@@ -244,7 +263,8 @@ function mappedFields(target: Target, describe: DescribeSObject, columns?: strin
   for (const column of columns ?? []) {
     if (Object.hasOwn(target.fieldMappings, column)) continue;
     const field = findField(describe, column);
-    if (field !== undefined && isWritable(field, writeKindFor(target.operation))) out.add(field.name.toLowerCase());
+    if (field !== undefined && isWritable(field, writeKindFor(target.operation)))
+      out.add(field.name.toLowerCase());
   }
   return out;
 }

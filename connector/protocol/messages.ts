@@ -69,7 +69,11 @@ export type AirbyteStateType = 'GLOBAL' | 'STREAM' | 'LEGACY';
 export interface AirbyteStateMessage {
   type?: AirbyteStateType;
   stream?: AirbyteStreamState;
-  global?: { shared_state?: Record<string, unknown>; stream_states: AirbyteStreamState[]; [key: string]: unknown };
+  global?: {
+    shared_state?: Record<string, unknown>;
+    stream_states: AirbyteStreamState[];
+    [key: string]: unknown;
+  };
   data?: Record<string, unknown>;
   sourceStats?: AirbyteStateStats;
   destinationStats?: AirbyteStateStats;

@@ -30,7 +30,10 @@ const DEFAULT_MAX_LINE = 128 * 1024 * 1024;
 const EXCERPT = 60;
 
 /** Yields the AirbyteMessages read from `input`, one per line, in order. */
-export async function* readMessages(input: Readable, options: ReaderOptions = {}): AsyncGenerator<AirbyteMessage> {
+export async function* readMessages(
+  input: Readable,
+  options: ReaderOptions = {},
+): AsyncGenerator<AirbyteMessage> {
   const maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
   const onSkip = options.onSkip ?? (() => undefined);
   const decoder = new StringDecoder('utf8');
@@ -88,7 +91,11 @@ export function parseLine(
   try {
     value = JSON.parse(line);
   } catch (error) {
-    onSkip({ line: lineNo, reason: `not JSON (${(error as Error).message})`, excerpt: line.slice(0, EXCERPT) });
+    onSkip({
+      line: lineNo,
+      reason: `not JSON (${(error as Error).message})`,
+      excerpt: line.slice(0, EXCERPT),
+    });
     return undefined;
   }
   const problem = messageProblem(value);

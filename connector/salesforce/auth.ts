@@ -68,7 +68,8 @@ export class TokenManager {
   grants = 0;
 
   constructor(private readonly options: TokenManagerOptions) {
-    if (options.credentials.authType === 'oauth2_refresh_token') this.refreshToken = options.credentials.refreshToken;
+    if (options.credentials.authType === 'oauth2_refresh_token')
+      this.refreshToken = options.credentials.refreshToken;
   }
 
   /** The current token, obtaining one first if there is none. */
@@ -82,7 +83,8 @@ export class TokenManager {
    * new one is returned without a second grant; concurrent callers share one request.
    */
   async refresh(stale?: string): Promise<AccessToken> {
-    if (stale !== undefined && this.token !== undefined && this.token.accessToken !== stale) return this.token;
+    if (stale !== undefined && this.token !== undefined && this.token.accessToken !== stale)
+      return this.token;
     this.inflight ??= this.grant().finally(() => {
       this.inflight = undefined;
     });
@@ -91,7 +93,10 @@ export class TokenManager {
 
   private async grant(): Promise<AccessToken> {
     const { credentials } = this.options;
-    const form: Record<string, string> = { grant_type: GRANT[credentials.authType], client_id: credentials.clientId };
+    const form: Record<string, string> = {
+      grant_type: GRANT[credentials.authType],
+      client_id: credentials.clientId,
+    };
     switch (credentials.authType) {
       case 'oauth2_refresh_token':
         form.refresh_token = this.refreshToken ?? credentials.refreshToken;
@@ -127,13 +132,22 @@ export class TokenManager {
   }
 
   /** The RS256 JWT of the bearer flow: iss = consumer key, sub = username, aud = login host, exp ≤ 3 min. */
-  private async assertion(credentials: { clientId: string; username: string; privateKey: string }): Promise<string> {
+  private async assertion(credentials: {
+    clientId: string;
+    username: string;
+    privateKey: string;
+  }): Promise<string> {
     const now = Math.floor((this.options.now?.() ?? Date.now()) / 1000);
     let key;
     try {
       key = createPrivateKey(credentials.privateKey);
     } catch (error) {
-      throw new OAuthError(0, 'invalid_private_key', `the private key cannot be read: ${(error as Error).message}`, 'jwt');
+      throw new OAuthError(
+        0,
+        'invalid_private_key',
+        `the private key cannot be read: ${(error as Error).message}`,
+        'jwt',
+      );
     }
     return new SignJWT({})
       .setProtectedHeader({ alg: 'RS256' })
@@ -152,7 +166,12 @@ export class TokenManager {
         form,
         headers: { accept: 'application/json' },
         throwHttpErrors: false,
-        retry: { limit: 2, methods: ['POST'], statusCodes: [502, 503, 504], errorCodes: ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN'] },
+        retry: {
+          limit: 2,
+          methods: ['POST'],
+          statusCodes: [502, 503, 504],
+          errorCodes: ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN'],
+        },
         timeout: { request: this.options.timeoutMs ?? 60_000 },
         responseType: 'text',
       });
@@ -169,7 +188,11 @@ export class TokenManager {
     if (response.statusCode >= 500) {
       throw new NetworkError(`HTTP_${response.statusCode}`, context, true);
     }
-    if (response.statusCode !== 200 || typeof body.access_token !== 'string' || typeof body.instance_url !== 'string') {
+    if (
+      response.statusCode !== 200 ||
+      typeof body.access_token !== 'string' ||
+      typeof body.instance_url !== 'string'
+    ) {
       throw new OAuthError(
         response.statusCode,
         typeof body.error === 'string' ? body.error : 'invalid_response',

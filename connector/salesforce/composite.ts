@@ -23,8 +23,7 @@ export type CollectionRequest =
 
 /** The per-record results of one subrequest, or the error that failed the whole subrequest. */
 export type CollectionOutcome =
-  | { ok: true; results: SaveResult[] }
-  | { ok: false; status: number; error: SalesforceRecordError };
+  { ok: true; results: SaveResult[] } | { ok: false; status: number; error: SalesforceRecordError };
 
 /** Options of a composite send. */
 export interface CompositeOptions {
@@ -72,11 +71,15 @@ export async function sendCollections(
 ): Promise<CollectionOutcome[]> {
   if (requests.length === 0) return [];
   if (requests.length > MAX_COLLECTIONS_PER_COMPOSITE) {
-    throw new RangeError(`at most ${MAX_COLLECTIONS_PER_COMPOSITE} collection subrequests per Composite call`);
+    throw new RangeError(
+      `at most ${MAX_COLLECTIONS_PER_COMPOSITE} collection subrequests per Composite call`,
+    );
   }
   const apiBase = `/services/data/${http.apiVersion}`;
   const headers =
-    options.headers && Object.keys(options.headers).length > 0 ? `,"httpHeaders":${JSON.stringify(options.headers)}` : '';
+    options.headers && Object.keys(options.headers).length > 0
+      ? `,"httpHeaders":${JSON.stringify(options.headers)}`
+      : '';
   const body = `{"allOrNone":false,"collateSubrequests":false,"compositeRequest":[${requests
     .map((r, i) => subrequest(apiBase, r, i, headers))
     .join(',')}]}`;
@@ -92,7 +95,15 @@ export async function sendCollections(
   return requests.map((request, i) => {
     const sub = subresponses.find((s) => s.referenceId === `c${i}`) ?? subresponses[i];
     if (sub === undefined) {
-      return { ok: false, status: 0, error: { statusCode: 'UNKNOWN_ERROR', message: 'Salesforce returned no result for this subrequest', fields: [] } };
+      return {
+        ok: false,
+        status: 0,
+        error: {
+          statusCode: 'UNKNOWN_ERROR',
+          message: 'Salesforce returned no result for this subrequest',
+          fields: [],
+        },
+      };
     }
     if (sub.httpStatusCode < 300 && Array.isArray(sub.body) && sub.body.length === sizeOf(request)) {
       return { ok: true, results: sub.body as SaveResult[] };
@@ -103,7 +114,8 @@ export async function sendCollections(
 
 /** The error of a failed subrequest (`[{errorCode, message, fields}]`), in per-record form. */
 function subrequestError(sub: CompositeSubresponse): SalesforceRecordError {
-  const first = (Array.isArray(sub.body) ? sub.body[0] : sub.body) as Record<string, unknown> | null | undefined;
+  const first = (Array.isArray(sub.body) ? sub.body[0] : sub.body) as
+    Record<string, unknown> | null | undefined;
   if (first && typeof first === 'object') {
     const code = first.errorCode ?? first.statusCode;
     if (typeof code === 'string') {

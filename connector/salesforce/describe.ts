@@ -9,7 +9,11 @@ import type { SalesforceHttp } from './http.js';
 import type { ApiVersion, DescribeGlobal, DescribeSObject } from './types.js';
 
 /** `GET /services/data/` on an instance: needs no token and costs no API request (reference §2.1). */
-export async function listApiVersions(got: Got, instanceUrl: string, timeoutMs = 60_000): Promise<ApiVersion[]> {
+export async function listApiVersions(
+  got: Got,
+  instanceUrl: string,
+  timeoutMs = 60_000,
+): Promise<ApiVersion[]> {
   const response = await got(`${instanceUrl}/services/data/`, {
     headers: { accept: 'application/json' },
     timeout: { request: timeoutMs },
@@ -60,7 +64,10 @@ export class DescribeCache {
    * Describes several objects, at most `concurrency` at a time. Each entry is the Describe, undefined
    * for an unknown object, or the error that object's Describe failed with.
    */
-  async many(names: string[], concurrency: number): Promise<Map<string, DescribeSObject | undefined | Error>> {
+  async many(
+    names: string[],
+    concurrency: number,
+  ): Promise<Map<string, DescribeSObject | undefined | Error>> {
     const limiter = new Bottleneck({ maxConcurrent: Math.max(1, concurrency) });
     const entries = await Promise.all(
       names.map((name) =>

@@ -17,7 +17,13 @@ import https from 'node:https';
 import Bottleneck from 'bottleneck';
 import type { Got, Response } from 'got';
 import type { TokenManager } from './auth.js';
-import { NetworkError, RateLimitError, SalesforceApiError, UnknownOutcomeError, type RequestContext } from './errors.js';
+import {
+  NetworkError,
+  RateLimitError,
+  SalesforceApiError,
+  UnknownOutcomeError,
+  type RequestContext,
+} from './errors.js';
 import type { ApiUsage } from './types.js';
 
 /** A REST call. */
@@ -84,7 +90,14 @@ export interface SalesforceHttpOptions {
 }
 
 /** Error codes that mean the request never left this machine, so re-sending cannot duplicate it. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_INVALID_URL',
+]);
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -141,7 +154,8 @@ export class SalesforceHttp {
         const code = (error as { code?: string }).code ?? 'ERR_NETWORK';
         const sent = !NOT_SENT.has(code);
         attempt += 1;
-        if (sent && !req.idempotent) throw new UnknownOutcomeError(context, `connection failed after sending: ${code}`);
+        if (sent && !req.idempotent)
+          throw new UnknownOutcomeError(context, `connection failed after sending: ${code}`);
         if (attempt >= maxAttempts) throw new NetworkError(code, context, sent, error);
         await this.backoff(attempt, undefined, `${context.method} ${context.path} failed (${code})`);
         continue;
@@ -180,7 +194,10 @@ export class SalesforceHttp {
         attempt += 1;
         const neverApplied = status === 503;
         if (!neverApplied && !req.idempotent) {
-          throw new UnknownOutcomeError(context, `HTTP ${status}${error.errorCode ? ` ${error.errorCode}` : ''}`);
+          throw new UnknownOutcomeError(
+            context,
+            `HTTP ${status}${error.errorCode ? ` ${error.errorCode}` : ''}`,
+          );
         }
         if (attempt >= maxAttempts) {
           throw new SalesforceApiError(status, error.errorCode || `HTTP_${status}`, error.message, context);
@@ -188,7 +205,13 @@ export class SalesforceHttp {
         await this.backoff(attempt, response, `${context.method} ${context.path} answered HTTP ${status}`);
         continue;
       }
-      throw new SalesforceApiError(status, error.errorCode || `HTTP_${status}`, error.message, context, error.fields);
+      throw new SalesforceApiError(
+        status,
+        error.errorCode || `HTTP_${status}`,
+        error.message,
+        context,
+        error.fields,
+      );
     }
   }
 
@@ -214,7 +237,11 @@ export class SalesforceHttp {
     }
   }
 
-  private async send(req: SalesforceRequest, instanceUrl: string, accessToken: string): Promise<Response<string>> {
+  private async send(
+    req: SalesforceRequest,
+    instanceUrl: string,
+    accessToken: string,
+  ): Promise<Response<string>> {
     const url = req.path.startsWith('/services/')
       ? `${instanceUrl}${req.path}`
       : `${instanceUrl}/services/data/${this.options.apiVersion}${req.path}`;
@@ -276,7 +303,11 @@ export class SalesforceHttp {
     return Math.round(delay);
   }
 
-  private async backoff(attempt: number, response: Response<string> | undefined, what: string): Promise<void> {
+  private async backoff(
+    attempt: number,
+    response: Response<string> | undefined,
+    what: string,
+  ): Promise<void> {
     const delay = this.delayFor(attempt, response);
     this.retries += 1;
     this.options.log?.debug(`${what}; retry ${attempt} in ${delay} ms`);
@@ -290,9 +321,11 @@ function firstError(text: string): { errorCode: string; message: string; fields:
     const body = JSON.parse(text) as unknown;
     const first = (Array.isArray(body) ? body[0] : body) as Record<string, unknown> | undefined;
     if (first && typeof first === 'object') {
+      const pick = (...values: unknown[]): string =>
+        values.find((v): v is string => typeof v === 'string') ?? '';
       return {
-        errorCode: String(first.errorCode ?? first.error ?? ''),
-        message: String(first.message ?? first.error_description ?? ''),
+        errorCode: pick(first.errorCode, first.error),
+        message: pick(first.message, first.error_description),
         fields: Array.isArray(first.fields) ? (first.fields as string[]) : [],
       };
     }

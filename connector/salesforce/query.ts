@@ -141,10 +141,18 @@ export async function lookupIds(
     };
     const response = await http.request<{
       compositeResponse: Array<{ body: unknown; httpStatusCode: number; referenceId: string }>;
-    }>({ method: 'POST', path: '/composite', body, idempotent: true, kind: 'composite', ...(counter ? { counter } : {}) });
+    }>({
+      method: 'POST',
+      path: '/composite',
+      body,
+      idempotent: true,
+      kind: 'composite',
+      ...(counter ? { counter } : {}),
+    });
     for (const sub of response.body.compositeResponse) {
       if (sub.httpStatusCode >= 300) {
-        const first = (Array.isArray(sub.body) ? sub.body[0] : sub.body) as { errorCode?: string; message?: string } | undefined;
+        const first = (Array.isArray(sub.body) ? sub.body[0] : sub.body) as
+          { errorCode?: string; message?: string } | undefined;
         throw new SalesforceApiError(
           sub.httpStatusCode,
           first?.errorCode ?? `HTTP_${sub.httpStatusCode}`,
@@ -155,7 +163,9 @@ export async function lookupIds(
       let page = sub.body as QueryResult<Record<string, unknown>>;
       collect(page.records, field, matches);
       while (!page.done && page.nextRecordsUrl !== undefined) {
-        const next: { body: QueryResult<Record<string, unknown>> } = await http.request<QueryResult<Record<string, unknown>>>({
+        const next: { body: QueryResult<Record<string, unknown>> } = await http.request<
+          QueryResult<Record<string, unknown>>
+        >({
           method: 'GET',
           path: page.nextRecordsUrl,
           idempotent: true,
@@ -174,6 +184,7 @@ function collect(records: Array<Record<string, unknown>>, field: string, into: K
   for (const r of records) {
     const id = r.Id;
     const raw = Object.entries(r).find(([k]) => k.toLowerCase() === field.toLowerCase())?.[1];
-    if (typeof id === 'string' && raw !== null && raw !== undefined) into.push({ Id: id, value: String(raw) });
+    if (typeof id === 'string' && (typeof raw === 'string' || typeof raw === 'number'))
+      into.push({ Id: id, value: String(raw) });
   }
 }

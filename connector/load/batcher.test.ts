@@ -1,0 +1,72 @@
+import { describe, expect, it } from '@jest/globals';
+import { Batcher, type BatchItem } from './batcher.js';
+
+interface Row extends BatchItem {
+  id: string;
+  rows: string[];
+}
+const row = (id: string, bytes = 10, key?: string): Row => ({
+  id,
+  bytes,
+  ...(key ? { key } : {}),
+  rows: [id],
+});
+const merge = (a: Row, b: Row): Row => ({
+  id: b.id,
+  bytes: a.bytes + b.bytes,
+  key: b.key,
+  rows: [...a.rows, ...b.rows],
+});
+
+describe('batcher', () => {
+  it('completes a batch when it reaches the record count', () => {
+    const b = new Batcher<Row>({ maxRecords: 3, maxBytes: 1e9, maxAgeMs: 1e9 });
+    expect(b.add(row('a'))).toBeUndefined();
+    expect(b.add(row('b'))).toBeUndefined();
+    expect(b.add(row('c'))?.map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(b.size).toBe(0);
+  });
+
+  it('completes the open batch before an item that would overflow it by bytes', () => {
+    const b = new Batcher<Row>({ maxRecords: 100, maxBytes: 25, maxAgeMs: 1e9 });
+    b.add(row('a', 10));
+    b.add(row('b', 10));
+    expect(b.add(row('c', 10))?.map((r) => r.id)).toEqual(['a', 'b']);
+    expect(b.take()?.map((r) => r.id)).toEqual(['c']);
+  });
+
+  it('sends a lone item bigger than the byte limit on its own', () => {
+    const b = new Batcher<Row>({ maxRecords: 100, maxBytes: 25, maxAgeMs: 1e9 });
+    expect(b.add(row('big', 100))).toBeUndefined();
+    expect(b.add(row('next', 1))?.map((r) => r.id)).toEqual(['big']);
+  });
+
+  it('is due once the open batch is older than the age limit', () => {
+    let now = 1000;
+    const b = new Batcher<Row>({ maxRecords: 100, maxBytes: 1e9, maxAgeMs: 500, now: () => now });
+    expect(b.due()).toBe(false);
+    b.add(row('a'));
+    now = 1400;
+    expect(b.due()).toBe(false);
+    now = 1500;
+    expect(b.due()).toBe(true);
+  });
+
+  it('merges rows sharing a key into one item, keeping both rows', () => {
+    const b = new Batcher<Row>({ maxRecords: 3, maxBytes: 1e9, maxAgeMs: 1e9, merge });
+    b.add(row('a1', 10, 'A'));
+    b.add(row('b', 10, 'B'));
+    expect(b.add(row('a2', 10, 'A'))).toBeUndefined();
+    const batch = b.take()!;
+    expect(batch.map((r) => r.rows)).toEqual([['a1', 'a2'], ['b']]);
+    expect(batch[0]!.id).toBe('a2');
+  });
+
+  it('forgets keys once a batch is taken', () => {
+    const b = new Batcher<Row>({ maxRecords: 10, maxBytes: 1e9, maxAgeMs: 1e9, merge });
+    b.add(row('a1', 10, 'A'));
+    b.take();
+    b.add(row('a2', 10, 'A'));
+    expect(b.take()!.map((r) => r.rows)).toEqual([['a2']]);
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from '@jest/globals';
+import { Readable } from 'node:stream';
+import { readMessages, type SkippedLine } from './reader.js';
+import type { AirbyteMessage } from './messages.js';
+
+async function collect(chunks: Array<string | Buffer>, maxLineLength?: number) {
+  const skipped: SkippedLine[] = [];
+  const messages: AirbyteMessage[] = [];
+  const input = Readable.from(chunks, { objectMode: false });
+  for await (const m of readMessages(input, {
+    onSkip: (s) => skipped.push(s),
+    ...(maxLineLength ? { maxLineLength } : {}),
+  })) {
+    messages.push(m);
+  }
+  return { messages, skipped };
+}
+
+const record = (i: number) =>
+  JSON.stringify({ type: 'RECORD', record: { stream: 's', data: { i }, emitted_at: 1 } });
+
+describe('stdin reader', () => {
+  it('yields nothing and skips nothing for empty input', async () => {
+    expect(await collect([])).toEqual({ messages: [], skipped: [] });
+  });
+
+  it('yields one message per line, in order, across chunk boundaries and without a final newline', async () => {
+    const text = `${record(1)}\n${record(2)}\n${record(3)}`;
+    const { messages, skipped } = await collect([text.slice(0, 10), text.slice(10, 70), text.slice(70)]);
+    expect(messages.map((m) => (m.type === 'RECORD' ? m.record.data.i : null))).toEqual([1, 2, 3]);
+    expect(skipped).toEqual([]);
+  });
+
+  it('decodes a multi-byte character split between two chunks', async () => {
+    const line = Buffer.from(
+      `${JSON.stringify({ type: 'RECORD', record: { stream: 's', data: { name: 'Zoë 🚀' }, emitted_at: 1 } })}\n`,
+    );
+    const at = line.indexOf(Buffer.from('🚀')) + 2;
+    const { messages } = await collect([line.subarray(0, at), line.subarray(at)]);
+    expect(messages[0]).toMatchObject({ record: { data: { name: 'Zoë 🚀' } } });
+  });
+
+  it('accepts CRLF line endings and ignores blank lines', async () => {
+    const { messages, skipped } = await collect([`${record(1)}\r\n\r\n   \n${record(2)}\r\n`]);
+    expect(messages).toHaveLength(2);
+    expect(skipped).toEqual([]);
+  });
+
+  it('skips garbage lines with their line number and reason, and keeps reading', async () => {
+    const { messages, skipped } = await collect([
+      `not json at all\n${record(1)}\n[1,2]\n{"type":"NOPE"}\n{"type":"RECORD"}\n{"type":"RECORD","record":{"data":{}}}\n{"type":"STATE"}\n${record(2)}\n`,
+    ]);
+    expect(messages).toHaveLength(2);
+    expect(skipped.map((s) => [s.line, s.reason.split(' (')[0]])).toEqual([
+      [1, 'not JSON'],
+      [3, 'not a JSON object'],
+      [4, 'not an AirbyteMessage'],
+      [5, 'RECORD without a "record" object'],
+      [6, 'RECORD without a "stream" name'],
+      [7, 'STATE without a "state" object'],
+    ]);
+    expect(skipped[0]!.excerpt).toBe('not json at all');
+  });
+
+  it('skips a line longer than the limit without buffering it, then goes on', async () => {
+    const huge = 'x'.repeat(5000);
+    const { messages, skipped } = await collect(
+      [`${record(1)}\n${huge.slice(0, 2500)}`, huge.slice(2500), `\n${record(2)}\n`],
+      1000,
+    );
+    expect(messages).toHaveLength(2);
+    expect(skipped).toEqual([{ line: 2, reason: 'line longer than 1000 characters', excerpt: '' }]);
+  });
+
+  it('parses a huge line below the limit (a 5 MB record)', async () => {
+    const big = 'y'.repeat(5 * 1024 * 1024);
+    const line = `${JSON.stringify({ type: 'RECORD', record: { stream: 's', data: { big }, emitted_at: 1 } })}\n`;
+    const chunks: string[] = [];
+    for (let i = 0; i < line.length; i += 65536) chunks.push(line.slice(i, i + 65536));
+    const { messages } = await collect(chunks);
+    expect(messages).toHaveLength(1);
+    expect((messages[0] as unknown as { record: { data: { big: string } } }).record.data.big).toHaveLength(
+      big.length,
+    );
+  });
+
+  it('reads no further than the consumer asks (backpressure)', async () => {
+    let produced = 0;
+    const input = new Readable({
+      highWaterMark: 16,
+      read() {
+        produced += 1;
+        this.push(`${record(produced)}\n`);
+        if (produced === 10_000) this.push(null);
+      },
+    });
+    const iterator = readMessages(input)[Symbol.asyncIterator]();
+    await iterator.next();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(produced).toBeLessThan(100);
+    await iterator.return?.(undefined);
+  });
+});

@@ -1,0 +1,226 @@
+import { describe, expect, it } from '@jest/globals';
+import got from 'got';
+import nock from 'nock';
+import { TokenManager } from './auth.js';
+import { RateLimitError, SalesforceApiError, UnknownOutcomeError } from './errors.js';
+import { SalesforceHttp } from './http.js';
+
+const LOGIN = 'https://login.salesforce.com';
+const INSTANCE = 'https://acme.my.salesforce.com';
+const token = (n: number) => ({
+  access_token: `00D000000000001!token${n}`,
+  instance_url: INSTANCE,
+  id: 'x',
+  issued_at: '1',
+});
+
+function client(sleeps: number[], options: Partial<ConstructorParameters<typeof SalesforceHttp>[0]> = {}) {
+  const tokens = new TokenManager({
+    loginUrl: LOGIN,
+    credentials: { authType: 'oauth2_refresh_token', clientId: 'cid', refreshToken: 'rt' },
+    jwtAudience: LOGIN,
+    http: got,
+  });
+  return new SalesforceHttp({
+    tokens,
+    apiVersion: 'v61.0',
+    got,
+    maxConcurrent: 2,
+    timeoutMs: 5000,
+    rateLimitMaxWaitMs: 60_000,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+    random: () => 0.5,
+    ...options,
+  });
+}
+const limits = { 'Sforce-Limit-Info': 'api-usage=10/1000' };
+
+describe('Salesforce HTTP client', () => {
+  it('sends the bearer token to the instance under /services/data/<version> and reads Sforce-Limit-Info', async () => {
+    const auth = nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    const api = nock(INSTANCE, { reqheaders: { authorization: 'Bearer 00D000000000001!token1' } })
+      .get('/services/data/v61.0/limits/')
+      .reply(200, { DailyApiRequests: { Max: 1000, Remaining: 990 } }, limits);
+    const http = client([]);
+    const r = await http.request({ method: 'GET', path: '/limits/', idempotent: true, kind: 'limits' });
+    expect(r.body).toEqual({ DailyApiRequests: { Max: 1000, Remaining: 990 } });
+    expect(http.usage).toEqual({ used: 10, max: 1000 });
+    expect(http.remaining).toBe(990);
+    expect(http.counts.get('limits')).toBe(1);
+    auth.done();
+    api.done();
+  });
+
+  it('refreshes the token once on 401 INVALID_SESSION_ID and sends the call again', async () => {
+    const auth = nock(LOGIN)
+      .post('/services/oauth2/token')
+      .reply(200, token(1))
+      .post('/services/oauth2/token')
+      .reply(200, token(2));
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .matchHeader('authorization', 'Bearer 00D000000000001!token1')
+      .reply(401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }])
+      .post('/services/data/v61.0/composite')
+      .matchHeader('authorization', 'Bearer 00D000000000001!token2')
+      .reply(200, { compositeResponse: [] });
+    const r = await client([]).request({
+      method: 'POST',
+      path: '/composite',
+      body: {},
+      idempotent: false,
+      kind: 'composite',
+    });
+    expect(r.status).toBe(200);
+    auth.done();
+    api.done();
+  });
+
+  it('gives up after one refresh when the session is refused again', async () => {
+    nock(LOGIN).post('/services/oauth2/token').times(2).reply(200, token(1));
+    nock(INSTANCE)
+      .get('/services/data/v61.0/sobjects/')
+      .times(2)
+      .reply(401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
+    const error = await client([])
+      .request({ method: 'GET', path: '/sobjects/', idempotent: true, kind: 'describe' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SalesforceApiError);
+    expect(error).toMatchObject({ status: 401, errorCode: 'INVALID_SESSION_ID' });
+  });
+
+  it('retries a 503 with backoff, honouring Retry-After, even for an insert (it was never applied)', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .reply(503, 'unavailable', { 'Retry-After': '3' })
+      .post('/services/data/v61.0/composite')
+      .reply(503, 'unavailable')
+      .post('/services/data/v61.0/composite')
+      .reply(200, { compositeResponse: [] });
+    const sleeps: number[] = [];
+    const http = client(sleeps);
+    await http.request({
+      method: 'POST',
+      path: '/composite',
+      body: {},
+      idempotent: false,
+      kind: 'composite',
+    });
+    expect(sleeps).toEqual([3000, 750]);
+    expect(http.retries).toBe(2);
+    expect(http.counts.get('composite')).toBe(3);
+    api.done();
+  });
+
+  it('does not re-send an insert after a 500 or a dropped connection: the outcome is unknown', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .reply(500, [{ errorCode: 'UNKNOWN_EXCEPTION', message: 'x' }]);
+    nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const http = client([]);
+    const req = {
+      method: 'POST' as const,
+      path: '/composite',
+      body: {},
+      idempotent: false,
+      kind: 'composite',
+    };
+    await expect(http.request(req)).rejects.toBeInstanceOf(UnknownOutcomeError);
+    await expect(http.request(req)).rejects.toBeInstanceOf(UnknownOutcomeError);
+    expect(http.counts.get('composite')).toBe(2);
+  });
+
+  it('re-sends an idempotent call after a dropped connection', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
+      .post('/services/data/v61.0/composite')
+      .reply(200, { compositeResponse: [] });
+    await client([]).request({
+      method: 'POST',
+      path: '/composite',
+      body: {},
+      idempotent: true,
+      kind: 'composite',
+    });
+    api.done();
+  });
+
+  it('pauses on REQUEST_LIMIT_EXCEEDED and carries on when the limit frees up', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .times(2)
+      .reply(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }])
+      .post('/services/data/v61.0/composite')
+      .reply(200, { compositeResponse: [] });
+    const sleeps: number[] = [];
+    const http = client(sleeps);
+    await http.request({
+      method: 'POST',
+      path: '/composite',
+      body: {},
+      idempotent: false,
+      kind: 'composite',
+    });
+    expect(sleeps).toEqual([375, 750]);
+    expect(http.rateLimitedMs).toBe(1125);
+    api.done();
+  });
+
+  it('stops with RateLimitError once the pauses would exceed the configured wait', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .times(10)
+      .reply(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+    const sleeps: number[] = [];
+    const error = await client(sleeps, { rateLimitMaxWaitMs: 2000 })
+      .request({ method: 'POST', path: '/composite', body: {}, idempotent: false, kind: 'composite' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2000);
+  });
+
+  it("stops before a call once the org's usage reaches the API budget", async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    nock(INSTANCE)
+      .get('/services/data/v61.0/limits/')
+      .reply(200, {}, { 'Sforce-Limit-Info': 'api-usage=960/1000' });
+    const http = client([], { apiBudgetPercent: 95 });
+    await http.request({ method: 'GET', path: '/limits/', idempotent: true, kind: 'limits' });
+    await expect(
+      http.request({ method: 'GET', path: '/limits/', idempotent: true, kind: 'limits' }),
+    ).rejects.toBeInstanceOf(RateLimitError);
+  });
+
+  it('returns other error statuses as SalesforceApiError with the errorCode and fields', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    nock(INSTANCE)
+      .patch('/services/data/v61.0/sobjects/Account/001000000000001AAA')
+      .reply(400, [
+        { fields: ['Id'], message: 'Account ID: id value of incorrect type', errorCode: 'MALFORMED_ID' },
+      ]);
+    const error = await client([])
+      .request({
+        method: 'PATCH',
+        path: '/sobjects/Account/001000000000001AAA',
+        body: {},
+        idempotent: true,
+        kind: 'sobject',
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, errorCode: 'MALFORMED_ID', fields: ['Id'] });
+    expect((error as Error).message).toBe(
+      'PATCH /sobjects/Account/001000000000001AAA → 400 MALFORMED_ID: Account ID: id value of incorrect type',
+    );
+  });
+});
