@@ -1,0 +1,109 @@
+/**
+ * Runs the built connector (dist/main.js) as a child process, the way a platform does: arguments,
+ * config and catalog files, AirbyteMessages on stdin, every stdout line parsed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of the built entry point. */
+export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** What a run printed. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Every stdout line parsed as JSON (a line that is not JSON fails the parse, on purpose). */
+  messages: Array<Record<string, any>>;
+}
+
+/** Options of a run. */
+export interface RunOptions {
+  /** Text written to stdin (then closed); omit for commands that read none. */
+  stdin?: string | AsyncIterable<string> | Iterable<string>;
+  env?: Record<string, string>;
+  /** Called with each stdout line as it arrives. */
+  onLine?: (message: Record<string, any>, child: ReturnType<typeof spawn>) => void;
+  timeoutMs?: number;
+}
+
+/** Writes JSON files to a fresh temporary directory and returns their paths. */
+export function tempFiles(files: Record<string, unknown>): Record<string, string> & { dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'sfsc-'));
+  const out: Record<string, string> = { dir };
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(dir, name);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    out[name] = path;
+  }
+  return out as Record<string, string> & { dir: string };
+}
+
+/** Runs `node dist/main.js ...args` and resolves when it exits. */
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, NODE_OPTIONS: '', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    const messages: Array<Record<string, any>> = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      pending += chunk;
+      let nl = pending.indexOf('\n');
+      while (nl !== -1) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.trim() !== '') {
+          const message = JSON.parse(line) as Record<string, any>;
+          messages.push(message);
+          options.onLine?.(message, child);
+        }
+        nl = pending.indexOf('\n');
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (pending.trim() !== '') messages.push(JSON.parse(pending) as Record<string, any>);
+      resolve({ code, signal, stdout, stderr, messages });
+    });
+    child.stdin.on('error', () => undefined);
+    const input = options.stdin;
+    if (input === undefined) {
+      child.stdin.end();
+    } else if (typeof input === 'string') {
+      child.stdin.end(input);
+    } else {
+      void (async () => {
+        for await (const chunk of input as AsyncIterable<string>) {
+          if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
+        }
+        child.stdin.end();
+      })().catch(() => child.stdin.destroy());
+    }
+  });
+}
+
+/** Messages of one type. */
+export function ofType(result: CliResult, type: string): Array<Record<string, any>> {
+  return result.messages.filter((m) => m.type === type);
+}
+
+/** The text of every LOG message, one per line. */
+export function logText(result: CliResult): string {
+  return ofType(result, 'LOG')
+    .map((m) => `${m.log.level} ${m.log.message}`)
+    .join('\n');
+}
