@@ -1,0 +1,765 @@
+/**
+ * The emulator's HTTP server (node:http on 127.0.0.1): login host and instance at once. It counts
+ * every request by kind, meters the daily API allocation, adds `Sforce-Limit-Info`, applies latency,
+ * the concurrency cap and injected faults, and routes to OAuth, versions, the REST API and the admin
+ * endpoint under /__emulator/.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
+import { bulkJobs } from './bulk.js';
+import { type Core, Cursors, cachedJson, newContext } from './core.js';
+import type { User } from './dml.js';
+import { FaultState } from './faults.js';
+import {
+  defaultApiVersions,
+  loadMetadata,
+  resolveFixturesDir,
+  SERVED_OBJECTS,
+  versionLabel,
+} from './fixtures.js';
+import {
+  type ApiResponse,
+  apiError,
+  invalidSession,
+  isResponse,
+  json,
+  notFound,
+  parseJson,
+} from './http-util.js';
+import { IdGenerator, normalizeId } from './ids.js';
+import { OAuthServer } from './oauth.js';
+import { inspectRecord } from './read.js';
+import { type RestRequest, dispatch, kindOf } from './rest.js';
+import { Problem, compileSchema, convertJson, fieldOf, formatDateTime, userDescribe } from './schema.js';
+import { type Row, Store, type Table } from './store.js';
+import type {
+  Emulator,
+  EmulatorCredentials,
+  EmulatorOptions,
+  EmulatorSettings,
+  EmulatorStats,
+  FaultControl,
+} from './types.js';
+
+/** Default settings (see EmulatorSettings for each one's meaning and source). */
+export function defaultSettings(): EmulatorSettings {
+  return {
+    dailyApiLimit: 5_000_000,
+    latencyMs: 0,
+    latencyJitterMs: 0,
+    jitterSeed: null,
+    maxConcurrent: null,
+    duplicateKeyRows: 'all',
+    emailMatchCaseInsensitive: true,
+    collectionsDeserializationErrors: 'record',
+    coerceStringsToScalars: false,
+    jwtAudiences: ['https://login.salesforce.com', 'https://test.salesforce.com'],
+    jwtClockSkewSeconds: 30,
+    bulkStartDelayMs: 0,
+    bulkBatchSize: 10_000,
+    bulkBatchDelayMs: 0,
+    bulkAllowMultipleUploads: false,
+    bulkUnknownColumns: 'ignore',
+    maxQueryCursors: 10,
+    metadataLastModified: 'Fri, 14 Aug 2020 20:53:02 GMT',
+  };
+}
+
+/** Credentials of the default app and user. */
+export const DEFAULT_CREDENTIALS: EmulatorCredentials = {
+  clientId: 'emulator-client-id',
+  clientSecret: 'emulator-client-secret',
+  refreshToken: 'emulator-refresh-token',
+  username: 'integration@example.com',
+};
+
+/** Callback URLs of the default app (loopback, for the connector's `login` command and the demo). */
+export const DEFAULT_REDIRECT_URIS = [
+  'http://localhost:1717/OauthRedirect',
+  'http://127.0.0.1:1717/OauthRedirect',
+];
+
+/** Deterministic PRNG (mulberry32) for latency jitter; only used when a seed is set. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const API_PATH = /^\/services\/data\/v(\d+\.\d+)(\/.*)?$/;
+
+function lowerHeaders(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  if ((req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip' && raw.length > 0)
+    return gunzipSync(raw);
+  return raw;
+}
+
+/** The emulator: state + HTTP server. */
+export class EmulatorServer implements Emulator {
+  url = '';
+  readonly credentials: EmulatorCredentials = { ...DEFAULT_CREDENTIALS };
+  readonly faults: FaultControl;
+  private readonly core: Core;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private inFlight = 0;
+  private counts: Record<string, number> = {};
+  private total = 0;
+  private cpuBase = process.cpuUsage();
+  private jitter: (() => number) | undefined;
+  private readonly seedUsers: User[];
+
+  constructor(private readonly options: EmulatorOptions = {}) {
+    const settings: EmulatorSettings = { ...defaultSettings(), ...options.settings };
+    if (options.dailyApiLimit !== undefined) settings.dailyApiLimit = options.dailyApiLimit;
+    if (options.latencyMs !== undefined) settings.latencyMs = options.latencyMs;
+    if (options.maxConcurrent !== undefined) settings.maxConcurrent = options.maxConcurrent;
+    const metadata = loadMetadata(resolveFixturesDir(options.fixturesDir));
+    const store = new Store();
+    for (const name of SERVED_OBJECTS) store.add(compileSchema(metadata.describes.get(name)!, true));
+    store.add(compileSchema(userDescribe(), false));
+    const describes = new Map<string, ReturnType<typeof cachedJson>>();
+    for (const [name, d] of metadata.describes) describes.set(name, cachedJson(d));
+    const orgId = IdGenerator.make('00D', 1);
+    const users = new Map<string, User>();
+    const integration: User = {
+      id: IdGenerator.make('005', 1),
+      username: DEFAULT_CREDENTIALS.username,
+      name: 'Integration User',
+      email: DEFAULT_CREDENTIALS.username,
+    };
+    users.set(integration.username, integration);
+    (options.users ?? []).forEach((u, i) => {
+      users.set(u.username, {
+        id: IdGenerator.make('005', i + 2),
+        username: u.username,
+        name: u.name ?? u.username,
+        email: u.email ?? u.username,
+      });
+    });
+    this.seedUsers = [...users.values()];
+    const faultState = new FaultState();
+    const versions = options.apiVersions ?? defaultApiVersions();
+    const oauth = new OAuthServer(
+      users,
+      orgId,
+      () => this.core.settings,
+      () => this.url,
+    );
+    oauth.addClient({
+      clientId: DEFAULT_CREDENTIALS.clientId,
+      clientSecret: DEFAULT_CREDENTIALS.clientSecret,
+      redirectUris: DEFAULT_REDIRECT_URIS,
+    });
+    for (const c of options.clients ?? []) oauth.addClient(c);
+    oauth.addRefreshToken(
+      DEFAULT_CREDENTIALS.refreshToken,
+      DEFAULT_CREDENTIALS.clientId,
+      integration.username,
+    );
+    for (const t of options.refreshTokens ?? [])
+      oauth.addRefreshToken(t.token, t.clientId, t.username ?? integration.username);
+    this.core = {
+      store,
+      metadata,
+      globalDescribe: cachedJson(metadata.global),
+      describes,
+      settings,
+      faults: faultState,
+      oauth,
+      users,
+      integrationUser: integration,
+      orgId,
+      versions,
+      versionSet: new Set(versions),
+      dml: { store, settings, locks: faultState.locks, beforeSave: options.beforeSave },
+      cursors: new Cursors(() => settings.maxQueryCursors),
+      usage: { apiUsed: 0, bulkBatches: 0 },
+      baseUrl: () => this.url,
+    };
+    this.seedUserRows();
+    this.resetJitter();
+    this.faults = {
+      failNext: (spec) => faultState.failNext(spec),
+      dropNext: (spec) => faultState.dropNext(spec),
+      lockRows: (spec) => faultState.locks.add(spec),
+      requestLimitExceeded: (spec) => {
+        if (spec.forMs !== undefined) faultState.limitUntil = Date.now() + spec.forMs;
+        if (spec.forRequests !== undefined) faultState.limitRequests = spec.forRequests;
+      },
+      setApiUsed: (used) => {
+        this.core.usage.apiUsed = used;
+      },
+      expireTokensNow: () => oauth.expireAccessTokens(),
+      expireTokensAfter: (calls) => {
+        faultState.expireAfter = calls;
+      },
+      clear: () => faultState.clear(),
+    };
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'application/json;charset=UTF-8' });
+          res.end(
+            JSON.stringify([{ message: `Emulator error: ${String(e)}`, errorCode: 'UNKNOWN_EXCEPTION' }]),
+          );
+        } else res.destroy();
+      });
+    });
+    this.server.keepAliveTimeout = 30_000;
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  private seedUserRows(): void {
+    const table = this.core.store.table('User')!;
+    const now = formatDateTime(Date.now());
+    for (const u of this.seedUsers) {
+      const [first, ...rest] = u.name.split(' ');
+      table.insert({
+        Id: u.id,
+        Username: u.username,
+        FirstName: rest.length > 0 ? (first ?? null) : null,
+        LastName: rest.length > 0 ? rest.join(' ') : u.name,
+        Name: u.name,
+        Email: u.email,
+        IsActive: true,
+        CreatedDate: now,
+        LastModifiedDate: now,
+        SystemModstamp: now,
+      });
+    }
+  }
+
+  private resetJitter(): void {
+    const seed = this.core.settings.jitterSeed;
+    this.jitter = seed === null ? undefined : prng(seed);
+  }
+
+  /** Start listening. */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    this.url = `http://127.0.0.1:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    bulkJobs(this.core).clear();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Inspection and data
+
+  private tableOrThrow(objectName: string): Table {
+    const table = this.core.store.table(objectName);
+    if (table === undefined) throw new Error(`The emulator does not store ${objectName}`);
+    return table;
+  }
+
+  records(objectName: string): Array<Record<string, unknown>> {
+    const table = this.tableOrThrow(objectName);
+    const out: Array<Record<string, unknown>> = [];
+    for (const row of table.rows.values())
+      if (row.IsDeleted !== true) out.push(inspectRecord(table.schema, row));
+    return out;
+  }
+
+  record(objectName: string, id: string): Record<string, unknown> | undefined {
+    const table = this.tableOrThrow(objectName);
+    const canonical = normalizeId(id);
+    const row = canonical === undefined ? undefined : table.rows.get(canonical);
+    return row === undefined ? undefined : inspectRecord(table.schema, row);
+  }
+
+  count(objectName: string): number {
+    return this.tableOrThrow(objectName).live;
+  }
+
+  stats(): EmulatorStats {
+    const cpu = process.cpuUsage(this.cpuBase);
+    return {
+      apiRequests: this.total,
+      byKind: { ...this.counts },
+      apiUsed: this.core.usage.apiUsed,
+      apiMax: this.core.settings.dailyApiLimit,
+      cpuUserMicros: cpu.user,
+      cpuSystemMicros: cpu.system,
+    };
+  }
+
+  /** Zero the request counters, the daily allocation used and the CPU baseline. */
+  resetStats(): void {
+    this.counts = {};
+    this.total = 0;
+    this.core.usage.apiUsed = 0;
+    this.core.usage.bulkBatches = 0;
+    this.cpuBase = process.cpuUsage();
+  }
+
+  seed(objectName: string, records: Array<Record<string, unknown>>): string[] {
+    const table = this.tableOrThrow(objectName);
+    const schema = table.schema;
+    const user = this.core.integrationUser;
+    const now = formatDateTime(Date.now());
+    const ids: string[] = [];
+    const has = schema.has;
+    for (const input of records) {
+      const row: Row = { Id: null };
+      if (has.owner) row.OwnerId = user.id;
+      if (has.createdDate) row.CreatedDate = now;
+      if (has.createdBy) row.CreatedById = user.id;
+      if (has.lastModifiedDate) row.LastModifiedDate = now;
+      if (has.lastModifiedBy) row.LastModifiedById = user.id;
+      if (has.systemModstamp) row.SystemModstamp = now;
+      for (const f of schema.createDefaults)
+        if (f.createDefault !== undefined && f.createDefault !== false) row[f.name] = f.createDefault;
+      let id: string | undefined;
+      let deleted = false;
+      for (const key in input) {
+        if (key === 'attributes') continue;
+        const value = input[key];
+        const field = fieldOf(schema, key);
+        if (field === undefined) throw new Error(`seed: no field ${key} on ${schema.name}`);
+        if (field.name === 'Id') {
+          const given = typeof value === 'string' ? normalizeId(value) : undefined;
+          if (given === undefined || !given.startsWith(schema.keyPrefix))
+            throw new Error(`seed: bad Id ${String(value)}`);
+          id = given;
+        } else if (field.name === 'IsDeleted') deleted = value === true;
+        else if (value === null || value === undefined) row[field.name] = null;
+        else {
+          // Bypasses validation, but values are stored in Salesforce's form when they can be.
+          const converted = convertJson(field, value, true);
+          row[field.name] = converted instanceof Problem ? (value as Row[string]) : converted;
+        }
+      }
+      if (schema.compoundName && !('Name' in input)) {
+        const parts = [row.FirstName, row.LastName].filter(
+          (p): p is string => typeof p === 'string' && p !== '',
+        );
+        row.Name = parts.length === 0 ? null : parts.join(' ');
+      }
+      const auto = schema.autoNumberField;
+      if (auto !== undefined && row[auto.name] === undefined)
+        row[auto.name] = String(table.autoNumber++).padStart(8, '0');
+      id ??= this.core.store.ids.next(schema.keyPrefix);
+      if (table.rows.has(id)) throw new Error(`seed: duplicate Id ${id}`);
+      row.Id = id;
+      table.insert(row);
+      if (deleted) table.softDelete(id, { ...row, IsDeleted: true });
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  reset(): void {
+    this.core.store.clear();
+    this.seedUserRows();
+    this.core.faults.clear();
+    this.core.cursors.clear();
+    this.core.oauth.reset();
+    bulkJobs(this.core).clear();
+  }
+
+  configure(partial: Partial<EmulatorSettings>): void {
+    const defaults = defaultSettings();
+    for (const key of Object.keys(partial)) {
+      if (!(key in defaults)) throw new Error(`Unknown emulator setting: ${key}`);
+    }
+    Object.assign(this.core.settings, partial);
+    if ('jitterSeed' in partial) this.resetJitter();
+  }
+
+  settings(): EmulatorSettings {
+    return { ...this.core.settings, jwtAudiences: [...this.core.settings.jwtAudiences] };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // HTTP
+
+  private countRequest(kind: string): void {
+    this.total++;
+    this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+  }
+
+  private latency(): number {
+    const s = this.core.settings;
+    let ms = s.latencyMs;
+    if (this.jitter !== undefined && s.latencyJitterMs > 0)
+      ms += Math.floor(this.jitter() * (s.latencyJitterMs + 1));
+    return ms;
+  }
+
+  private send(res: ServerResponse, resp: ApiResponse, extra?: Record<string, string>): void {
+    const headers: Record<string, string> = { ...resp.headers, ...extra };
+    let payload: string | Buffer | undefined;
+    if (resp.status === 204 || resp.status === 304) payload = undefined;
+    else if (resp.raw !== undefined) {
+      payload = resp.raw;
+      if (resp.contentType !== undefined) headers['Content-Type'] = resp.contentType;
+    } else if (resp.body !== undefined) {
+      payload = JSON.stringify(resp.body);
+      headers['Content-Type'] = 'application/json;charset=UTF-8';
+    }
+    res.writeHead(resp.status, headers);
+    res.end(payload);
+  }
+
+  private classify(method: string, path: string): string {
+    if (path.startsWith('/services/oauth2/')) return 'oauth';
+    if (path === '/services/data' || path === '/services/data/') return 'versions';
+    if (path.startsWith('/id/')) return 'identity';
+    const m = API_PATH.exec(path);
+    if (m !== null)
+      return kindOf(
+        method,
+        (m[2] ?? '').split('/').filter((x) => x !== ''),
+      );
+    return 'other';
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname;
+    if (path === '/__emulator' || path.startsWith('/__emulator/')) {
+      const body = await readBody(req);
+      this.send(res, this.admin(method, path, url.searchParams, body));
+      return;
+    }
+    const kind = this.classify(method, path);
+    this.countRequest(kind);
+    this.inFlight++;
+    try {
+      const info = { method, path, kind };
+      const cap = this.core.settings.maxConcurrent;
+      const overCap = cap !== null && this.inFlight > cap;
+      const delay = this.latency();
+      const body = await readBody(req);
+      if (delay > 0) await sleep(delay);
+      if (this.core.faults.takeDrop(info, 'before')) {
+        req.socket.destroy();
+        return;
+      }
+      const failBefore = this.core.faults.takeFail(info, 'before');
+      if (failBefore !== undefined) {
+        this.send(res, this.faultResponse(failBefore.status, failBefore.body), failBefore.headers);
+        return;
+      }
+      let resp: ApiResponse;
+      let limitInfo = false;
+      if (overCap) {
+        // reference §5.1: too many concurrent long-running requests.
+        resp = apiError(403, 'REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.');
+      } else if (kind === 'oauth') resp = await this.oauth(method, path, url.searchParams, body, req);
+      else if (kind === 'versions') resp = this.versions(method);
+      else if (kind === 'identity') resp = this.identity(path, req);
+      else if (API_PATH.test(path)) {
+        const r = this.api(method, path, url.searchParams, body, req);
+        resp = r.resp;
+        limitInfo = r.limitInfo;
+      } else resp = notFound();
+      if (this.core.faults.takeDrop(info, 'after')) {
+        req.socket.destroy();
+        return;
+      }
+      const failAfter = this.core.faults.takeFail(info, 'after');
+      if (failAfter !== undefined) {
+        this.send(res, this.faultResponse(failAfter.status, failAfter.body), failAfter.headers);
+        return;
+      }
+      const extra = limitInfo
+        ? { 'Sforce-Limit-Info': `api-usage=${this.core.usage.apiUsed}/${this.core.settings.dailyApiLimit}` }
+        : undefined;
+      this.send(res, resp, extra);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private faultResponse(status: number, body: unknown): ApiResponse {
+    if (body !== undefined) return json(status, body);
+    if (status === 503)
+      return apiError(503, 'SERVER_UNAVAILABLE', 'Server temporarily unavailable; try again later.');
+    if (status >= 500) {
+      return apiError(
+        status,
+        'UNKNOWN_EXCEPTION',
+        'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-1234 (1234567890)',
+      );
+    }
+    return apiError(status, 'INJECTED_FAULT', `Injected fault with status ${status}`);
+  }
+
+  private versions(method: string): ApiResponse {
+    if (method !== 'GET')
+      return apiError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are GET`);
+    return json(
+      200,
+      this.core.versions.map((v) => ({ label: versionLabel(v), url: `/services/data/v${v}`, version: v })),
+    );
+  }
+
+  private identity(path: string, req: IncomingMessage): ApiResponse {
+    const session = this.core.oauth.authenticate(req.headers.authorization);
+    if (session === undefined) return { status: 403, raw: 'Bad_OAuth_Token', contentType: 'text/plain' };
+    const [, , org, userId] = path.split('/');
+    const user = session.user;
+    if (org !== this.core.orgId || userId !== user.id) return notFound();
+    const latest = this.core.versions[this.core.versions.length - 1] ?? '66.0';
+    const base = this.url;
+    return json(200, {
+      id: `${base}/id/${org}/${user.id}`,
+      asserted_user: true,
+      user_id: user.id,
+      organization_id: org,
+      username: user.username,
+      nick_name: user.username.split('@')[0],
+      display_name: user.name,
+      email: user.email,
+      active: true,
+      user_type: 'STANDARD',
+      language: 'en_US',
+      locale: 'en_US',
+      utcOffset: 0,
+      urls: {
+        rest: `${base}/services/data/v{version}/`,
+        sobjects: `${base}/services/data/v{version}/sobjects/`,
+        query: `${base}/services/data/v{version}/query/`,
+        limits: `${base}/services/data/v{version}/limits/`,
+        profile: `${base}/${user.id}`,
+        custom_domain: base,
+      },
+      last_modified_date: formatDateTime(Date.now()),
+      is_app_installed: true,
+      latest_api_version: latest,
+    });
+  }
+
+  private async oauth(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: Buffer,
+    req: IncomingMessage,
+  ): Promise<ApiResponse> {
+    const oauth = this.core.oauth;
+    const form = new URLSearchParams(body.toString('utf8'));
+    switch (path.replace(/\/$/, '')) {
+      case '/services/oauth2/token':
+        if (method !== 'POST')
+          return apiError(405, 'METHOD_NOT_ALLOWED', 'HTTP Method not allowed. Allowed are POST');
+        return oauth.token(form, req.headers.authorization);
+      case '/services/oauth2/authorize':
+        return oauth.authorize(query, this.core.integrationUser.username);
+      case '/services/oauth2/revoke':
+        return oauth.revoke(
+          method === 'GET' ? query.get('token') : (form.get('token') ?? query.get('token')),
+        );
+      default:
+        return notFound();
+    }
+  }
+
+  /** An API call under /services/data/vNN.N/. */
+  private api(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    raw: Buffer,
+    req: IncomingMessage,
+  ): { resp: ApiResponse; limitInfo: boolean } {
+    const m = API_PATH.exec(path)!;
+    const version = m[1]!;
+    if (!this.core.versionSet.has(version)) return { resp: notFound(), limitInfo: false };
+    const session = this.core.oauth.authenticate(req.headers.authorization);
+    if (session === undefined) return { resp: invalidSession(), limitInfo: false };
+    const faults = this.core.faults;
+    if (faults.expireAfter !== null) {
+      if (faults.expireAfter <= 0) {
+        faults.expireAfter = null;
+        this.core.oauth.expireAccessTokens();
+        return { resp: invalidSession(), limitInfo: false };
+      }
+      faults.expireAfter--;
+    }
+    const usage = this.core.usage;
+    if (usage.apiUsed >= this.core.settings.dailyApiLimit || faults.takeLimit(Date.now())) {
+      // reference §5.1: daily allocation used up.
+      return {
+        resp: apiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'),
+        limitInfo: true,
+      };
+    }
+    usage.apiUsed++;
+    const segments = (m[2] ?? '')
+      .split('/')
+      .filter((x) => x !== '')
+      .map((x) => decodeURIComponent(x));
+    const headers = lowerHeaders(req);
+    const isUpload = method === 'PUT' && segments[0] === 'jobs';
+    let body: unknown;
+    let text = '';
+    if (!isUpload && raw.length > 0) {
+      const type = (headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json' && type !== '') {
+        // The emulator speaks JSON only (Salesforce also accepts XML).
+        return {
+          resp: apiError(
+            415,
+            'UNSUPPORTED_MEDIA_TYPE',
+            `Content-Type header specified in HTTP request is not supported: ${type}`,
+          ),
+          limitInfo: true,
+        };
+      }
+      text = raw.toString('utf8');
+      const parsed = parseJson(text);
+      if (isResponse(parsed)) return { resp: parsed, limitInfo: true };
+      body = parsed.value;
+    }
+    const restReq: RestRequest = {
+      method,
+      segments,
+      query,
+      headers,
+      body,
+      bodyText: () => text,
+      rawBody: raw,
+      version,
+      user: session.user,
+      ctx: newContext(this.core, session.user),
+      inComposite: false,
+      forceAllOrNone: false,
+    };
+    return { resp: dispatch(this.core, restReq), limitInfo: true };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Admin endpoint (not counted, no auth)
+
+  private admin(method: string, path: string, query: URLSearchParams, raw: Buffer): ApiResponse {
+    const parts = path
+      .split('/')
+      .filter((x) => x !== '')
+      .slice(1);
+    let body: unknown;
+    if (raw.length > 0) {
+      const parsed = parseJson(raw.toString('utf8'));
+      if (isResponse(parsed)) return parsed;
+      body = parsed.value;
+    }
+    const bad = (message: string): ApiResponse => json(400, { error: message });
+    try {
+      const [what, objectName] = parts;
+      switch (`${method} ${what ?? ''}`) {
+        case 'GET stats':
+          return json(200, this.stats());
+        case 'GET settings':
+          return json(200, this.settings());
+        case 'GET credentials':
+          return json(200, { url: this.url, ...this.credentials });
+        case 'POST reset':
+          this.reset();
+          return { status: 204 };
+        case 'POST reset-stats':
+          this.resetStats();
+          return { status: 204 };
+        case 'POST configure':
+          if (typeof body !== 'object' || body === null) return bad('body must be a settings object');
+          this.configure(body);
+          return json(200, this.settings());
+        case 'POST faults':
+          if (typeof body !== 'object' || body === null) return bad('body must be a faults object');
+          this.applyFaults(body as Record<string, unknown>);
+          return { status: 204 };
+        case 'GET records': {
+          if (objectName === undefined) return bad('object name required');
+          const all = this.records(objectName);
+          const offset = Number(query.get('offset') ?? 0);
+          const limit = Number(query.get('limit') ?? all.length);
+          return json(200, { totalSize: all.length, records: all.slice(offset, offset + limit) });
+        }
+        case 'GET count':
+          if (objectName === undefined) return bad('object name required');
+          return json(200, { count: this.count(objectName) });
+        case 'POST seed': {
+          if (objectName === undefined) return bad('object name required');
+          const records = Array.isArray(body) ? body : (body as { records?: unknown } | undefined)?.records;
+          if (!Array.isArray(records)) return bad('body must be an array of records');
+          return json(200, { ids: this.seed(objectName, records as Array<Record<string, unknown>>) });
+        }
+        default:
+          return json(404, { error: `unknown admin resource: ${method} ${path}` });
+      }
+    } catch (e) {
+      return bad(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** POST /__emulator/faults body: any of the FaultControl calls, keyed by name. */
+  private applyFaults(body: Record<string, unknown>): void {
+    const f = this.faults;
+    for (const [key, value] of Object.entries(body)) {
+      switch (key) {
+        case 'failNext':
+          f.failNext(value as Parameters<FaultControl['failNext']>[0]);
+          break;
+        case 'dropNext':
+          f.dropNext(value as Parameters<FaultControl['dropNext']>[0]);
+          break;
+        case 'lockRows':
+          f.lockRows(value as Parameters<FaultControl['lockRows']>[0]);
+          break;
+        case 'requestLimitExceeded':
+          f.requestLimitExceeded(value as Parameters<FaultControl['requestLimitExceeded']>[0]);
+          break;
+        case 'apiUsed':
+        case 'setApiUsed':
+          f.setApiUsed(Number(value));
+          break;
+        case 'expireTokensNow':
+          if (value === true) f.expireTokensNow();
+          break;
+        case 'expireTokensAfter':
+          f.expireTokensAfter(Number(value));
+          break;
+        case 'clear':
+          if (value === true) f.clear();
+          break;
+        default:
+          throw new Error(`unknown fault: ${key}`);
+      }
+    }
+  }
+}

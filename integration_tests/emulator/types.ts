@@ -1,0 +1,259 @@
+/**
+ * Public types of the Salesforce emulator: start options, runtime settings, statistics and the fault
+ * controls. Every behaviour referred to here is described, with its source, in
+ * ../shared/reference/salesforce-api.md (cited below as "reference §n").
+ */
+import type { KeyObject } from 'node:crypto';
+
+/** A connected app ("client") registered with the emulator (reference §1). */
+export interface ClientOptions {
+  /** Consumer key. */
+  clientId: string;
+  /** Consumer secret. Omit for a public (PKCE) client that has no secret. */
+  clientSecret?: string;
+  /**
+   * Whether the refresh-token and authorization-code grants must present the secret
+   * ("Require Secret for Refresh Token Flow" / "… for Web Server Flow", reference §1.2).
+   * Defaults to true when a secret is set. The client-credentials grant always needs it.
+   */
+  requireSecret?: boolean;
+  /** Callback URLs; `redirect_uri` must equal one of them exactly (reference §1.5). */
+  redirectUris?: string[];
+  /** Refresh-token rotation: every refresh returns a new refresh token and invalidates the old one. */
+  rotateRefreshTokens?: boolean;
+  /** Public key (PEM, SPKI or X.509 certificate, or a KeyObject) that verifies JWT-bearer assertions (reference §1.3). */
+  jwtPublicKey?: string | KeyObject;
+  /**
+   * Usernames that have approved (or were pre-approved by an admin for) this app. JWT bearer for any
+   * other user fails with `user hasn't approved this consumer`. Default: every known user.
+   */
+  approvedUsers?: string[];
+  /** "Run As" username for the client-credentials grant; without it that grant fails (reference §1.4). */
+  runAsUser?: string;
+  /** Scopes granted when a request names none. Default `api refresh_token`. */
+  scope?: string;
+}
+
+/** A refresh token known to the emulator from the start. */
+export interface RefreshTokenOptions {
+  token: string;
+  clientId: string;
+  /** Defaults to the integration user. */
+  username?: string;
+}
+
+/** An additional org user (for JWT `sub`, client-credentials run-as users, OwnerId references). */
+export interface UserOptions {
+  username: string;
+  name?: string;
+  email?: string;
+}
+
+/** Context given to {@link EmulatorOptions.beforeSave}. */
+export interface BeforeSaveContext {
+  objectName: string;
+  operation: 'create' | 'update';
+  /** The record as it will be stored (field API names → stored values). */
+  record: Readonly<Record<string, unknown>>;
+}
+
+/** A per-record error as Salesforce reports it inside results (reference §5.2). */
+export interface RecordError {
+  statusCode: string;
+  message: string;
+  fields: string[];
+}
+
+/** Options for {@link startEmulator}. All are optional. */
+export interface EmulatorOptions {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Directory holding the Describe fixtures; default `<repo>/../shared/salesforce-fixtures` or env SALESFORCE_FIXTURES_DIR. */
+  fixturesDir?: string;
+  /** Connected apps in addition to the default one (`emulator-client-id`). */
+  clients?: ClientOptions[];
+  /** Refresh tokens in addition to the default one (`emulator-refresh-token`). */
+  refreshTokens?: RefreshTokenOptions[];
+  /** Users in addition to the integration user (`integration@example.com`). */
+  users?: UserOptions[];
+  /** API versions offered, e.g. ['59.0', '60.0']. Default 31.0 … 66.0. */
+  apiVersions?: string[];
+  /** Daily API request allocation (shortcut for settings.dailyApiLimit). Default 5,000,000 (a sandbox, reference §5.3). */
+  dailyApiLimit?: number;
+  /** Fixed latency added to every request, in ms (shortcut for settings.latencyMs). */
+  latencyMs?: number;
+  /** Cap on requests in flight at once (shortcut for settings.maxConcurrent). */
+  maxConcurrent?: number;
+  /** Any other runtime setting. */
+  settings?: Partial<EmulatorSettings>;
+  /**
+   * In-process hook standing in for validation rules / triggers (which the emulator does not
+   * otherwise emulate): return an error to reject the record, e.g.
+   * `{statusCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: '…', fields: []}`.
+   */
+  beforeSave?: (context: BeforeSaveContext) => RecordError | undefined;
+}
+
+/** Runtime settings; change them with `emulator.configure()` or POST /__emulator/configure. */
+export interface EmulatorSettings {
+  /** Daily API request allocation ("Total API Request Allocations", reference §5.3). */
+  dailyApiLimit: number;
+  /** Latency added to every request (ms). Deterministic. */
+  latencyMs: number;
+  /** Extra random latency 0..latencyJitterMs; only applied when `jitterSeed` is set (deterministic PRNG). */
+  latencyJitterMs: number;
+  /** Seed of the jitter PRNG; null = no jitter. */
+  jitterSeed: number | null;
+  /** Requests in flight above this cap get 403 ConcurrentPerOrgLongTxn (reference §5.1); null = unlimited. */
+  maxConcurrent: number | null;
+  /**
+   * [U] reference §3.3/§7: when one upsert request carries the same key twice, Salesforce answers
+   * DUPLICATE_VALUE "Duplicate external id specified". 'all' (default, what a third-party connector
+   * reports) fails every row sharing the key; 'later' fails only the second and later ones.
+   */
+  duplicateKeyRows: 'all' | 'later';
+  /**
+   * [U] reference §3.3/§7: whether upsert matching on the (non-unique, idLookup) Email field ignores
+   * case. Default true: Salesforce text matching is case-insensitive unless a field is case-sensitive.
+   */
+  emailMatchCaseInsensitive: boolean;
+  /**
+   * [U] reference §3.2: where a deserialization problem inside an sObject Collections record (unknown
+   * field, wrong JSON type) is reported. 'record' (default): a per-record error, the other records
+   * proceed; 'request': the whole request fails with HTTP 400.
+   */
+  collectionsDeserializationErrors: 'record' | 'request';
+  /**
+   * [U] reference §6: whether a JSON string is accepted for a number/boolean field ("50" for int).
+   * Default false: rejected like a JSON type mismatch.
+   */
+  coerceStringsToScalars: boolean;
+  /** Accepted JWT `aud` values besides the emulator's own URL (reference §1.3). */
+  jwtAudiences: string[];
+  /** Clock skew tolerated on JWT `exp` (seconds). */
+  jwtClockSkewSeconds: number;
+  /** Delay before a Bulk API 2.0 job that reached UploadComplete starts processing (ms). */
+  bulkStartDelayMs: number;
+  /** Records per internal Bulk batch (Salesforce: 10,000, reference §4.2). */
+  bulkBatchSize: number;
+  /** Pause between internal Bulk batches (ms), so a test can observe InProgress. */
+  bulkBatchDelayMs: number;
+  /**
+   * [U] Bulk API 2.0 accepts one upload (PUT) per job; a second one is refused with "Found multiple
+   * contents for job". Set true to accept several uploads.
+   */
+  bulkAllowMultipleUploads: boolean;
+  /** [U] reference §4.3: CSV header columns that match no field are ignored ('ignore', default) or fail the job ('fail'). */
+  bulkUnknownColumns: 'ignore' | 'fail';
+  /** Max open query cursors (query locators) per org; the oldest is dropped beyond it. */
+  maxQueryCursors: number;
+  /** `Last-Modified` of the metadata (describes); drives If-Modified-Since → 304 (reference §2.3). */
+  metadataLastModified: string;
+}
+
+/** Counters returned by `emulator.stats()` and GET /__emulator/stats. */
+export interface EmulatorStats {
+  /** Every request received except the admin endpoint (OAuth and versions included). */
+  apiRequests: number;
+  /** The same, per kind: oauth, versions, identity, resources, describe, sobject, collections, composite, query, limits, bulk, other. */
+  byKind: Record<string, number>;
+  /** Daily allocation used (OAuth and versions calls don't consume it, reference §2.1). */
+  apiUsed: number;
+  /** Daily allocation. */
+  apiMax: number;
+  /** process.cpuUsage() of the emulator's process since start / the last resetStats(). */
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
+}
+
+/** Which requests a fault applies to; all given members must match. */
+export interface FaultMatch {
+  method?: string;
+  pathIncludes?: string;
+  /** Request kind as counted in {@link EmulatorStats.byKind}. */
+  kind?: string;
+}
+
+/** Answer the next matching request(s) with an error. */
+export interface FailNextSpec {
+  /** Number of requests to fail (default 1). */
+  count?: number;
+  /** HTTP status, e.g. 500, 503. */
+  status: number;
+  /** JSON body (default `[{"message":"…","errorCode":"SERVER_UNAVAILABLE"}]`-like). */
+  body?: unknown;
+  /** Extra headers, e.g. {'Retry-After': '2'}. */
+  headers?: Record<string, string>;
+  match?: FaultMatch;
+  /** 'before' (default): the request is not applied. 'after': it is applied, then the error is answered (a lost response). */
+  when?: 'before' | 'after';
+}
+
+/** Destroy the socket of the next matching request(s) without answering. */
+export interface DropNextSpec {
+  count?: number;
+  match?: FaultMatch;
+  /** 'before' (default): not applied. 'after': applied, then dropped (the write happened; the client never learns it). */
+  when?: 'before' | 'after';
+}
+
+/** Make records answer UNABLE_TO_LOCK_ROW for a number of attempts (reference §5.2). */
+export interface LockRowsSpec {
+  object: string;
+  /** Records whose field (stored or incoming) equals one of these values. */
+  match?: { field: string; values: Array<string | number | boolean> };
+  /** Or records by Id. */
+  ids?: string[];
+  /** Attempts that fail per record (default 1). */
+  times?: number;
+}
+
+/** Fault injection; every call is also available as POST /__emulator/faults. */
+export interface FaultControl {
+  failNext(spec: FailNextSpec): void;
+  dropNext(spec: DropNextSpec): void;
+  lockRows(spec: LockRowsSpec): void;
+  /** 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded." for a time window or a number of requests. */
+  requestLimitExceeded(spec: { forMs?: number; forRequests?: number }): void;
+  /** Set the daily allocation already used (at or above the limit, every API request gets 403). */
+  setApiUsed(used: number): void;
+  /** Every access token issued so far becomes invalid (401 INVALID_SESSION_ID). */
+  expireTokensNow(): void;
+  /** After this many further API calls, every access token issued so far becomes invalid. */
+  expireTokensAfter(calls: number): void;
+  /** Remove every pending fault. */
+  clear(): void;
+}
+
+/** Credentials of the default connected app and integration user. */
+export interface EmulatorCredentials {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  username: string;
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** e.g. http://127.0.0.1:54321 — login host and instance URL at once. */
+  url: string;
+  /** Stop listening and drop open connections. */
+  close(): Promise<void>;
+  /** Live (not deleted) records of an object: copies of the stored values incl. system fields. */
+  records(objectName: string): Array<Record<string, unknown>>;
+  /** One record (deleted ones too, with IsDeleted true), or undefined. */
+  record(objectName: string, id: string): Record<string, unknown> | undefined;
+  /** Number of live records. */
+  count(objectName: string): number;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  /** Insert records bypassing validation and quota; system fields are filled; returns the ids. */
+  seed(objectName: string, records: Array<Record<string, unknown>>): string[];
+  /** Clear records, tokens issued at run time, jobs, cursors and faults; settings and clients stay. */
+  reset(): void;
+  configure(partial: Partial<EmulatorSettings>): void;
+  /** Current settings (a copy). */
+  settings(): EmulatorSettings;
+  faults: FaultControl;
+  credentials: EmulatorCredentials;
+}
