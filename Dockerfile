@@ -1,0 +1,49 @@
+# Airbyte destination for Salesforce Service Cloud.
+# Conventions (../shared/reference/airbyte-protocol-notes.md §3.3): non-root user `airbyte`, a /airbyte
+# directory it owns for the config and catalog the platform mounts, AIRBYTE_ENTRYPOINT equal to the
+# ENTRYPOINT with absolute paths (the platform changes the working directory), and the io.airbyte
+# labels equal to metadata.yaml's dockerRepository and dockerImageTag (integration_tests/metadata.test.ts
+# checks all of this against the file, integration_tests/container.test.ts against the built image).
+#
+#   podman build --pull=never --network host -t localhost/destination-salesforce-service-cloud:dev .
+#   podman run --rm -i localhost/destination-salesforce-service-cloud:dev spec
+
+# ---- build: every dependency, compile connector/ to dist/ ----------------------------------------
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY connector ./connector
+RUN npx tsc -p tsconfig.build.json
+
+# ---- deps: production dependencies only, installed from the same lock file -----------------------
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime ------------------------------------------------------------------------------------
+FROM node:24-bookworm-slim
+# The base image's `node` user (uid/gid 1000) becomes `airbyte`: Airbyte's own base images run
+# connectors as airbyte with uid and gid 1000, so files the platform mounts keep matching owners.
+RUN groupmod --new-name airbyte node \
+  && usermod --login airbyte --home /home/airbyte --move-home node \
+  && mkdir -p /airbyte \
+  && chown airbyte:airbyte /airbyte
+
+ENV NODE_ENV=production
+WORKDIR /app
+# Application files stay owned by root: the connector only reads them.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY spec ./spec
+COPY schemas ./schemas
+COPY --from=build /src/dist ./dist
+
+LABEL io.airbyte.name=airbyte/destination-salesforce-service-cloud
+LABEL io.airbyte.version=0.1.0
+
+USER airbyte
+ENV AIRBYTE_ENTRYPOINT="node /app/dist/main.js"
+ENTRYPOINT ["node", "/app/dist/main.js"]
