@@ -1,0 +1,679 @@
+/**
+ * Airbyte's spec rules (CAT TestSpec in test_core.py, summarised in
+ * ../shared/reference/airbyte-protocol-notes.md §3.5) applied to spec/spec.json, which the connector
+ * prints verbatim as its SPEC. Each rule is a function returning its violations; each test asserts the
+ * real spec has none AND that a deliberately broken copy has some, so no rule can pass vacuously.
+ *
+ * Not here: test_match_expected (integration_tests/container.test.ts compares the image's SPEC with
+ * spec.json), test_backward_compatibility (no previous release yet), and test_date_pattern /
+ * test_date_format (CAT only warns).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+
+type Json = Record<string, unknown>;
+type Path = (string | number)[];
+interface SchemaNode {
+  node: Json;
+  path: Path;
+}
+interface Spec extends Json {
+  connectionSpecification: Json;
+  advanced_auth?: {
+    predicate_key?: string[];
+    predicate_value?: string;
+    oauth_config_specification?: Record<string, { properties?: Record<string, Json> } | undefined>;
+  };
+}
+
+const specText = readFileSync(new URL('../spec/spec.json', import.meta.url), 'utf8');
+const loadSpec = (): Spec => JSON.parse(specText) as Spec;
+
+const applyFormats =
+  (addFormats as unknown as { default?: (ajv: Ajv) => Ajv }).default ??
+  (addFormats as unknown as (ajv: Ajv) => Ajv);
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const show = (path: Path): string => `/${path.join('/')}`;
+
+// Keywords whose values are subschemas (everything else — default, enum, examples, const — is data).
+const SUBSCHEMA_MAPS = ['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas'];
+const SUBSCHEMA_LISTS = ['oneOf', 'anyOf', 'allOf', 'prefixItems'];
+const SUBSCHEMA_SINGLE = [
+  'not',
+  'if',
+  'then',
+  'else',
+  'additionalProperties',
+  'additionalItems',
+  'contains',
+  'propertyNames',
+];
+
+/** Every schema node under `root` (not data such as `default` or `examples`), with its path. */
+function schemaNodes(root: unknown, path: Path = []): SchemaNode[] {
+  if (!isObject(root)) return [];
+  const nodes: SchemaNode[] = [{ node: root, path }];
+  for (const [key, value] of Object.entries(root)) {
+    if (SUBSCHEMA_MAPS.includes(key) && isObject(value)) {
+      for (const [name, sub] of Object.entries(value)) nodes.push(...schemaNodes(sub, [...path, key, name]));
+    } else if ((SUBSCHEMA_LISTS.includes(key) || key === 'items') && Array.isArray(value)) {
+      value.forEach((sub, i) => nodes.push(...schemaNodes(sub, [...path, key, i])));
+    } else if (SUBSCHEMA_SINGLE.includes(key) || key === 'items') {
+      nodes.push(...schemaNodes(value, [...path, key]));
+    }
+  }
+  return nodes;
+}
+
+/** Every value of `key` anywhere in `value`, data included (CAT's find_all_values_for_key_in_schema). */
+function valuesOfKey(value: unknown, key: string, path: Path = []): { path: Path; value: unknown }[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => valuesOfKey(v, key, [...path, i]));
+  if (!isObject(value)) return [];
+  return Object.entries(value).flatMap(([k, v]) => [
+    ...(k === key ? [{ path: [...path, k], value: v }] : []),
+    ...valuesOfKey(v, key, [...path, k]),
+  ]);
+}
+
+const isPropertyNode = (path: Path): boolean => path.length >= 2 && path[path.length - 2] === 'properties';
+const typesOf = (node: Json): unknown[] =>
+  Array.isArray(node.type) ? (node.type as unknown[]) : node.type === undefined ? [] : [node.type];
+
+// ---- the rules ------------------------------------------------------------------------------------
+
+/** A sample config per credentials branch, and one with every top-level field set. */
+const SAMPLE_CONFIGS: Record<string, Json> = {
+  oauth2_refresh_token: {
+    credentials: {
+      auth_type: 'oauth2_refresh_token',
+      client_id: '3MVG9-client-id',
+      client_secret: 'client-secret',
+      refresh_token: '5Aep861-refresh-token',
+    },
+    salesforce_object: 'Contact',
+  },
+  jwt_bearer: {
+    credentials: {
+      auth_type: 'jwt_bearer',
+      client_id: '3MVG9-client-id',
+      username: 'integration@example.com',
+      private_key: '-----BEGIN PRIVATE KEY-----\nMIIE…\n-----END PRIVATE KEY-----\n',
+    },
+    is_sandbox: true,
+    salesforce_object: 'Case',
+  },
+  client_credentials: {
+    credentials: { auth_type: 'client_credentials', client_id: '3MVG9-client-id', client_secret: 'secret' },
+    login_url: 'https://mycompany.my.salesforce.com',
+    salesforce_object: 'Account',
+  },
+  every_field: {
+    credentials: { auth_type: 'oauth2_refresh_token', client_id: 'id', refresh_token: 'token' },
+    is_sandbox: false,
+    login_url: 'http://127.0.0.1:8080',
+    instance_url: 'https://mycompany.my.salesforce.com',
+    api_version: 'v61.0',
+    salesforce_object: 'Custom Object',
+    custom_object_api_name: 'Support_Ticket__c',
+    sync_mode: 'mirror',
+    external_id_field: 'External_ID__c',
+    field_mappings: [{ source: 'last_name', destination: 'LastName' }],
+    streams: [
+      {
+        stream_name: 'leads',
+        stream_namespace: 'crm',
+        salesforce_object: 'Lead',
+        sync_mode: 'add',
+        external_id_field: 'Email',
+        field_mappings: [{ source: 'company', destination: 'Company' }],
+      },
+    ],
+    advanced: {
+      records_per_request: 200,
+      parallel_requests: 2,
+      null_handling: 'skip',
+      assignment_rule: 'none',
+      duplicate_rule_allow_save: true,
+      mirror_max_delete_percent: 10,
+      mirror_allow_empty_source: false,
+      dry_run: true,
+      api_budget_percent: 90,
+      rate_limit_max_wait_seconds: 60,
+      request_timeout_seconds: 30,
+      rejected_records_path: '/airbyte/rejected.jsonl',
+    },
+  },
+};
+
+/** test_config_match_spec: the sample configs validate, and together they cover every credentials branch. */
+function configViolations(spec: Spec): string[] {
+  const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+  applyFormats(ajv);
+  const validate = ajv.compile(spec.connectionSpecification);
+  const violations: string[] = [];
+  for (const [name, config] of Object.entries(SAMPLE_CONFIGS)) {
+    if (!validate(structuredClone(config))) {
+      violations.push(`${name}: ${ajv.errorsText(validate.errors)}`);
+    }
+  }
+  const credentials = (spec.connectionSpecification.properties as Json | undefined)?.credentials;
+  const variants = isObject(credentials) && Array.isArray(credentials.oneOf) ? credentials.oneOf : [];
+  const covered = new Set(
+    Object.values(SAMPLE_CONFIGS).map((c) => (c.credentials as Json | undefined)?.auth_type),
+  );
+  for (const variant of variants as Json[]) {
+    const authType = ((variant.properties as Json | undefined)?.auth_type as Json | undefined)?.const;
+    if (!covered.has(authType))
+      violations.push(`no sample config for credentials branch ${String(authType)}`);
+  }
+  return violations;
+}
+
+/** test_enum_usage: no enum lists a value twice. */
+function enumViolations(spec: Spec): string[] {
+  return schemaNodes(spec.connectionSpecification)
+    .filter(({ node }) => Array.isArray(node.enum))
+    .flatMap(({ node, path }) => {
+      const values = (node.enum as unknown[]).map((v) => JSON.stringify(v));
+      const duplicates = values.filter((v, i) => values.indexOf(v) !== i);
+      return duplicates.length > 0 ? [`${show(path)}: duplicate enum values ${duplicates.join(', ')}`] : [];
+    });
+}
+
+/** test_oneof_usage: parent type object, variants with properties, exactly one common const property, default/enum = const. */
+function oneOfViolations(spec: Spec): string[] {
+  const violations: string[] = [];
+  for (const { node, path } of schemaNodes(spec.connectionSpecification)) {
+    for (const keyword of ['oneOf', 'anyOf'] as const) {
+      const variants = node[keyword];
+      if (!Array.isArray(variants)) continue;
+      const where = show([...path, keyword]);
+      if (node.type !== 'object') violations.push(`${where}: the parent's type must be object`);
+      const props = variants.map((v) => (isObject(v) && isObject(v.properties) ? v.properties : undefined));
+      if (props.some((p) => p === undefined)) {
+        violations.push(`${where}: every variant must have properties`);
+        continue;
+      }
+      const defined = props as Json[];
+      const common = Object.keys(defined[0] ?? {}).filter((k) => defined.every((p) => k in p));
+      const constProps = common.filter((k) => defined.every((p) => isObject(p[k]) && 'const' in p[k]));
+      if (constProps.length !== 1) {
+        violations.push(
+          `${where}: exactly one common const property expected, found [${constProps.join(', ')}]`,
+        );
+        continue;
+      }
+      const discriminator = constProps[0]!;
+      const consts = defined.map((p, n) => {
+        const prop = p[discriminator] as Json;
+        const at = `${where}/${n}/properties/${discriminator}`;
+        if ('enum' in prop) {
+          const values = prop.enum as unknown[];
+          if (values.length !== 1 || values[0] !== prop.const) violations.push(`${at}: enum must be [const]`);
+        }
+        if ('default' in prop && prop.default !== prop.const)
+          violations.push(`${at}: default must equal const`);
+        return JSON.stringify(prop.const);
+      });
+      if (new Set(consts).size !== consts.length)
+        violations.push(`${where}: the ${discriminator} consts must differ between variants`);
+    }
+  }
+  return violations;
+}
+
+/**
+ * test_secret_is_properly_marked, with CAT's keyword list (secret_property_names). CAT compares whole
+ * names; this matches names that contain a keyword (private_key, api_key, …), which is stricter. A
+ * property that can hold a string or number must be airbyte_secret; nothing that cannot (boolean,
+ * object, array, const) may be, whatever its name.
+ */
+const SECRET_KEYWORDS = [
+  'client_token',
+  'access_token',
+  'api_token',
+  'token',
+  'secret',
+  'client_secret',
+  'password',
+  'key',
+  'service_account_info',
+  'service_account',
+  'tenant_id',
+  'certificate',
+  'jwt',
+  'credentials',
+  'app_id',
+  'appid',
+  'refresh_token',
+];
+const RESERVED_PATH_PARTS = ['anyOf', 'oneOf', 'allOf', 'not', 'properties', 'items', 'type', 'prefixItems'];
+
+function canHoldSecret(node: Json): boolean {
+  const holdsScalar = typesOf(node).some((t) => t === 'string' || t === 'integer' || t === 'number');
+  return holdsScalar && !node.const;
+}
+
+function secretViolations(spec: Spec): string[] {
+  const violations: string[] = [];
+  for (const { node, path } of schemaNodes(spec.connectionSpecification)) {
+    if (path.length === 0) continue;
+    const marked = node.airbyte_secret === true;
+    if (marked && !canHoldSecret(node)) {
+      violations.push(`${show(path)}: airbyte_secret on a field that cannot hold a secret`);
+      continue;
+    }
+    if (node.type === undefined) continue;
+    const name = [...path]
+      .reverse()
+      .find((part) => typeof part === 'string' && !RESERVED_PATH_PARTS.includes(part)) as string | undefined;
+    const secretName = name !== undefined && SECRET_KEYWORDS.some((k) => name.toLowerCase().includes(k));
+    if (secretName && canHoldSecret(node) && !marked) {
+      violations.push(`${show(path)}: looks like a secret but is not airbyte_secret`);
+    }
+  }
+  return violations;
+}
+
+/** test_property_type_is_not_array: a property's type is one type, or [type, "null"]. */
+function propertyTypeViolations(spec: Spec): string[] {
+  return schemaNodes(spec.connectionSpecification)
+    .filter(({ node, path }) => isPropertyNode(path) && Array.isArray(node.type))
+    .filter(({ node }) => {
+      const types = node.type as unknown[];
+      return !(types.length === 1 || (types.length === 2 && types.includes('null')));
+    })
+    .map(({ node, path }) => `${show(path)}: type ${JSON.stringify(node.type)}`);
+}
+
+/** test_object_not_empty: every object below the root has properties (or a oneOf). */
+function emptyObjectViolations(spec: Spec): string[] {
+  return schemaNodes(spec.connectionSpecification)
+    .filter(({ node, path }) => path.length > 0 && node.type === 'object')
+    .filter(
+      ({ node }) =>
+        !('oneOf' in node) && (!isObject(node.properties) || Object.keys(node.properties).length === 0),
+    )
+    .map(({ path }) => `${show(path)}: object without properties`);
+}
+
+/** test_array_type: items is one schema of type object, string, number or integer, or an enum. */
+function arrayTypeViolations(spec: Spec): string[] {
+  return schemaNodes(spec.connectionSpecification)
+    .filter(({ node }) => node.type === 'array' && node.items !== undefined)
+    .flatMap(({ node, path }) => {
+      const items = node.items;
+      if (!isObject(items)) return [`${show(path)}: items must be a single schema`];
+      const ok = ['object', 'string', 'number', 'integer'].includes(items.type as string) || 'enum' in items;
+      return ok ? [] : [`${show(path)}: items of type ${JSON.stringify(items.type)}`];
+    });
+}
+
+/** test_forbidden_complex_types: none of these keywords on any schema (a property may be named so). */
+const FORBIDDEN_KEYWORDS = [
+  'not',
+  'anyOf',
+  'patternProperties',
+  'prefixItems',
+  'allOf',
+  'if',
+  'then',
+  'else',
+  'dependentSchemas',
+  'dependentRequired',
+];
+function forbiddenKeywordViolations(spec: Spec): string[] {
+  return schemaNodes(spec.connectionSpecification).flatMap(({ node, path }) =>
+    FORBIDDEN_KEYWORDS.filter((k) => k in node).map((k) => `${show(path)}: ${k}`),
+  );
+}
+
+/** test_duplicate_order: within one object's properties, no two in the same group share an order. */
+function duplicateOrderViolations(spec: Spec): string[] {
+  const violations: string[] = [];
+  for (const { node, path } of schemaNodes(spec.connectionSpecification)) {
+    if (node.type !== 'object' || !isObject(node.properties)) continue;
+    const seen = new Map<string, string>();
+    for (const [name, prop] of Object.entries(node.properties)) {
+      if (!isObject(prop) || prop.order === undefined) continue;
+      const slot = `${JSON.stringify(prop.group ?? '')}#${JSON.stringify(prop.order)}`;
+      const other = seen.get(slot);
+      if (other !== undefined) {
+        violations.push(
+          `${show([...path, 'properties'])}: ${other} and ${name} share order ${JSON.stringify(prop.order)}`,
+        );
+      }
+      seen.set(slot, name);
+    }
+  }
+  return violations;
+}
+
+/** test_nested_group: `group` only on top-level properties. */
+function nestedGroupViolations(spec: Spec): string[] {
+  return schemaNodes(spec.connectionSpecification)
+    .filter(({ node }) => 'group' in node)
+    .filter(({ path }) => !(path.length === 2 && path[0] === 'properties'))
+    .map(({ path }) => `${show(path)}: group below the top level`);
+}
+
+/** test_display_type: only on a field with oneOf, and only "dropdown" or "radio". */
+function displayTypeViolations(spec: Spec): string[] {
+  return schemaNodes(spec.connectionSpecification)
+    .filter(({ node }) => 'display_type' in node)
+    .flatMap(({ node, path }) => [
+      ...('oneOf' in node ? [] : [`${show(path)}: display_type without oneOf`]),
+      ...(node.display_type === 'dropdown' || node.display_type === 'radio'
+        ? []
+        : [`${show(path)}: display_type ${JSON.stringify(node.display_type)}`]),
+    ]);
+}
+
+/** test_defined_refs_exist_in_json_spec_file: CAT refuses any $ref in the spec file (it must be inlined). */
+function refViolations(spec: Spec): string[] {
+  return valuesOfKey(spec, '$ref').map(({ path, value }) => `${show(path)}: ${JSON.stringify(value)}`);
+}
+
+/** Leaf paths a config can have, oneOf variants flattened (CAT's get_expected_schema_structure). */
+function configPaths(schema: Json, prefix = ''): string[] {
+  if (Array.isArray(schema.oneOf)) {
+    return (schema.oneOf as Json[]).flatMap((variant) => configPaths({ type: 'object', ...variant }, prefix));
+  }
+  const types = typesOf(schema);
+  if (types.length === 0 || types.includes('object')) {
+    if (!isObject(schema.properties) || Object.keys(schema.properties).length === 0)
+      return prefix ? [prefix] : [];
+    return Object.entries(schema.properties).flatMap(([k, v]) =>
+      isObject(v) ? configPaths(v, `${prefix}/${k}`) : [],
+    );
+  }
+  if (types.includes('array')) return configPaths(isObject(schema.items) ? schema.items : {}, `${prefix}/[]`);
+  return [prefix];
+}
+
+/**
+ * test_oauth_flow_parameters: predicate_key and every path_in_connector_config exist in the spec.
+ * Stricter than CAT: paths inside the predicate's object must exist in the very variant that
+ * predicate_value selects, and predicate_value must be that variant's const.
+ */
+function oauthPathViolations(spec: Spec): string[] {
+  const auth = spec.advanced_auth;
+  if (!auth) return [];
+  const violations: string[] = [];
+  const paths = new Set(configPaths(spec.connectionSpecification));
+  const wanted: string[][] = [];
+  if (auth.predicate_key) wanted.push(auth.predicate_key);
+  const oauth = auth.oauth_config_specification ?? {};
+  for (const part of [
+    'oauth_user_input_from_connector_config_specification',
+    'complete_oauth_output_specification',
+    'complete_oauth_server_output_specification',
+  ]) {
+    for (const prop of Object.values(oauth[part]?.properties ?? {})) {
+      if (Array.isArray(prop.path_in_connector_config))
+        wanted.push(prop.path_in_connector_config as string[]);
+    }
+  }
+  for (const path of wanted) {
+    if (!paths.has(`/${path.join('/')}`))
+      violations.push(`/${path.join('/')} is not in connectionSpecification`);
+  }
+  const key = auth.predicate_key;
+  if (key && key.length >= 2) {
+    const parent = key.slice(0, -1);
+    let node: unknown = spec.connectionSpecification;
+    for (const part of parent)
+      node = isObject(node) && isObject(node.properties) ? node.properties[part] : undefined;
+    const variants = isObject(node) && Array.isArray(node.oneOf) ? (node.oneOf as Json[]) : [];
+    const selected = variants.find(
+      (v) =>
+        isObject(v.properties) &&
+        isObject(v.properties[key[key.length - 1]!]) &&
+        (v.properties[key[key.length - 1]!] as Json).const === auth.predicate_value,
+    );
+    if (!selected) {
+      violations.push(
+        `predicate_value ${String(auth.predicate_value)} is no variant's const at /${key.join('/')}`,
+      );
+    } else {
+      const variantPaths = new Set(configPaths({ type: 'object', ...selected }, `/${parent.join('/')}`));
+      for (const path of wanted.filter((p) => parent.every((part, i) => p[i] === part))) {
+        if (!variantPaths.has(`/${path.join('/')}`))
+          violations.push(`/${path.join('/')} is not in the ${String(auth.predicate_value)} variant`);
+      }
+    }
+  }
+  return violations;
+}
+
+/** test_oauth_is_default_method: the first variant of the predicate's oneOf is the OAuth one. */
+function oauthDefaultViolations(spec: Spec): string[] {
+  const auth = spec.advanced_auth;
+  if (!auth?.predicate_key || auth.predicate_key.length < 2) return [];
+  const [field, ...rest] = auth.predicate_key;
+  const props = spec.connectionSpecification.properties as Json;
+  const first = (props[field!] as Json | undefined)?.oneOf;
+  let node: unknown = Array.isArray(first) ? first[0] : undefined;
+  for (const part of rest)
+    node = isObject(node) && isObject(node.properties) ? node.properties[part] : undefined;
+  const constValue = isObject(node) ? node.const : undefined;
+  return constValue === auth.predicate_value
+    ? []
+    : [
+        `the default (first) ${field} option is ${JSON.stringify(constValue)}, not ${String(auth.predicate_value)}`,
+      ];
+}
+
+/** test_additional_properties_is_true: wherever additionalProperties is set (whole spec, data included), it is true. */
+function additionalPropertiesViolations(spec: Spec): string[] {
+  return valuesOfKey(spec, 'additionalProperties')
+    .filter(({ value }) => value !== true)
+    .map(({ path, value }) => `${show(path)}: ${JSON.stringify(value)}`);
+}
+
+/** Not a CAT rule: ajv's strict mode, told Airbyte's annotation keywords, finds misspelt or unknown keywords. */
+const AIRBYTE_KEYWORDS = [
+  'airbyte_secret',
+  'order',
+  'group',
+  'display_type',
+  'multiline',
+  'always_show',
+  'airbyte_hidden',
+];
+function strictCompileViolations(spec: Spec): string[] {
+  const ajv = new Ajv({ strict: true, strictTypes: false, strictTuples: false, allowUnionTypes: true });
+  applyFormats(ajv);
+  for (const keyword of AIRBYTE_KEYWORDS) ajv.addKeyword({ keyword });
+  try {
+    ajv.compile(spec.connectionSpecification);
+    return [];
+  } catch (error) {
+    return [(error as Error).message];
+  }
+}
+
+// ---- the tests ------------------------------------------------------------------------------------
+
+type Mutation = (spec: Spec) => void;
+const prop = (spec: Spec, ...names: string[]): Json => {
+  let node: Json = spec.connectionSpecification;
+  for (const name of names) node = (node.properties as Json)[name] as Json;
+  return node;
+};
+const variant = (spec: Spec, n: number): Json => (prop(spec, 'credentials').oneOf as Json[])[n]!;
+const variantProp = (spec: Spec, n: number, name: string): Json =>
+  (variant(spec, n).properties as Json)[name] as Json;
+
+interface Rule {
+  name: string;
+  check: (spec: Spec) => string[];
+  /** Each breaks the spec in one way the rule must report. */
+  breaks: Record<string, Mutation>;
+}
+
+const RULES: Rule[] = [
+  {
+    name: 'a sample config per credentials branch validates against connectionSpecification (fails when one does not)',
+    check: configViolations,
+    breaks: {
+      'a new required field': (s) => (s.connectionSpecification.required as string[]).push('no_such_field'),
+      'a credentials branch without a sample': (s) =>
+        (prop(s, 'credentials').oneOf as Json[]).push({
+          type: 'object',
+          properties: { auth_type: { type: 'string', const: 'password' } },
+        }),
+    },
+  },
+  {
+    name: 'no enum lists a value twice (fails on a duplicate enum value)',
+    check: enumViolations,
+    breaks: { 'Case twice': (s) => (prop(s, 'salesforce_object').enum as string[]).push('Case') },
+  },
+  {
+    name: 'oneOf: parent is an object, variants have properties, one common const discriminator, default/enum equal const (fails otherwise)',
+    check: oneOfViolations,
+    breaks: {
+      'parent not an object': (s) => void (prop(s, 'credentials').type = 'string'),
+      'a variant without properties': (s) => void delete variant(s, 2).properties,
+      'a variant without the const': (s) => void delete variantProp(s, 1, 'auth_type').const,
+      'a second common const': (s) => {
+        for (const n of [0, 1, 2])
+          (variant(s, n).properties as Json).kind = { type: 'string', const: `k${n}` };
+      },
+      'a default unlike the const': (s) => void (variantProp(s, 0, 'auth_type').default = 'jwt_bearer'),
+      'an enum unlike the const': (s) => void (variantProp(s, 0, 'auth_type').enum = ['a', 'b']),
+      'two variants with one const': (s) =>
+        void (variantProp(s, 1, 'auth_type').const = 'oauth2_refresh_token'),
+    },
+  },
+  {
+    name: 'secrets are airbyte_secret and non-secrets are not (fails on an unmarked refresh_token or a marked boolean/const)',
+    check: secretViolations,
+    breaks: {
+      'refresh_token unmarked': (s) => void delete variantProp(s, 0, 'refresh_token').airbyte_secret,
+      'private_key unmarked': (s) => void delete variantProp(s, 1, 'private_key').airbyte_secret,
+      'a new api_key unmarked': (s) =>
+        void ((s.connectionSpecification.properties as Json).api_key = { type: 'string' }),
+      'a boolean marked': (s) => void (prop(s, 'is_sandbox').airbyte_secret = true),
+      'a const marked': (s) => void (variantProp(s, 0, 'auth_type').airbyte_secret = true),
+    },
+  },
+  {
+    name: 'each property type is one type or [type, "null"] (fails on ["string", "integer"])',
+    check: propertyTypeViolations,
+    breaks: {
+      'two non-null types': (s) => void (prop(s, 'login_url').type = ['string', 'integer']),
+      'three types': (s) => void (prop(s, 'login_url').type = ['string', 'integer', 'null']),
+    },
+  },
+  {
+    name: 'no object below the root is empty (fails on an object without properties)',
+    check: emptyObjectViolations,
+    breaks: {
+      'an empty object': (s) =>
+        void ((s.connectionSpecification.properties as Json).extra = { type: 'object' }),
+    },
+  },
+  {
+    name: 'array items are one object, string, number or integer schema, or an enum (fails on a list or a boolean)',
+    check: arrayTypeViolations,
+    breaks: {
+      'items as a list': (s) => void (prop(s, 'field_mappings').items = [{ type: 'string' }]),
+      'boolean items': (s) => void (prop(s, 'field_mappings').items = { type: 'boolean' }),
+    },
+  },
+  {
+    name: 'no forbidden keyword (not, anyOf, allOf, if/then/else, patternProperties, …) appears (fails on anyOf)',
+    check: forbiddenKeywordViolations,
+    breaks: {
+      anyOf: (s) => void (prop(s, 'login_url').anyOf = [{ type: 'string' }]),
+      'if/then': (s) => void Object.assign(prop(s, 'advanced'), { if: {}, then: {} }),
+      dependentRequired: (s) => void (s.connectionSpecification.dependentRequired = { a: ['b'] }),
+    },
+  },
+  {
+    name: 'no two properties of one object share an order within a group (fails on a duplicate order)',
+    check: duplicateOrderViolations,
+    breaks: {
+      'top level': (s) => void (prop(s, 'is_sandbox').order = prop(s, 'login_url').order),
+      'inside advanced': (s) => void (prop(s, 'advanced', 'dry_run').order = 0),
+      'inside a oneOf variant': (s) => void (variantProp(s, 0, 'refresh_token').order = 1),
+    },
+  },
+  {
+    name: 'group appears only on top-level properties (fails on a nested group)',
+    check: nestedGroupViolations,
+    breaks: {
+      'in a oneOf variant': (s) => void (variantProp(s, 0, 'client_id').group = 'auth'),
+      'in advanced': (s) => void (prop(s, 'advanced', 'dry_run').group = 'x'),
+    },
+  },
+  {
+    name: 'display_type only on a oneOf field and only dropdown or radio (fails otherwise)',
+    check: displayTypeViolations,
+    breaks: {
+      'without oneOf': (s) => void (prop(s, 'login_url').display_type = 'dropdown'),
+      'an unknown value': (s) => void (prop(s, 'credentials').display_type = 'list'),
+    },
+  },
+  {
+    name: 'the spec file holds no $ref (fails on any $ref)',
+    check: refViolations,
+    breaks: {
+      'a $ref': (s) => void ((s.connectionSpecification.properties as Json).x = { $ref: '#/definitions/y' }),
+    },
+  },
+  {
+    name: 'advanced_auth predicate_key and every path_in_connector_config exist in the spec (fails on a missing path)',
+    check: oauthPathViolations,
+    breaks: {
+      'a misspelt output path': (s) => {
+        const out = s.advanced_auth!.oauth_config_specification!.complete_oauth_output_specification!;
+        (out.properties!.refresh_token as Json).path_in_connector_config = ['credentials', 'refresh_tokn'];
+      },
+      'a missing predicate key': (s) => void (s.advanced_auth!.predicate_key = ['credentials', 'type']),
+      'a predicate value no variant has': (s) => void (s.advanced_auth!.predicate_value = 'oauth2'),
+      'a path only in another variant': (s) => {
+        const out = s.advanced_auth!.oauth_config_specification!.complete_oauth_output_specification!;
+        (out.properties!.refresh_token as Json).path_in_connector_config = ['credentials', 'private_key'];
+      },
+    },
+  },
+  {
+    name: 'OAuth is the default (first) credentials option (fails when another comes first)',
+    check: oauthDefaultViolations,
+    breaks: { 'another option first': (s) => void (prop(s, 'credentials').oneOf as Json[]).reverse() },
+  },
+  {
+    name: 'additionalProperties, wherever set, is true (fails on false)',
+    check: additionalPropertiesViolations,
+    breaks: {
+      'false on advanced': (s) => void (prop(s, 'advanced').additionalProperties = false),
+      'false on a variant': (s) => void (variant(s, 1).additionalProperties = false),
+      'a schema': (s) => void (s.connectionSpecification.additionalProperties = { type: 'string' }),
+    },
+  },
+  {
+    name: 'connectionSpecification compiles in ajv strict mode with Airbyte annotations declared (fails on a misspelt keyword)',
+    check: strictCompileViolations,
+    breaks: { requried: (s) => void (prop(s, 'advanced').requried = ['dry_run']) },
+  },
+];
+
+describe('spec/spec.json follows Airbyte spec rules', () => {
+  for (const rule of RULES) {
+    it(rule.name, () => {
+      expect(rule.check(loadSpec())).toEqual([]);
+      for (const [how, mutate] of Object.entries(rule.breaks)) {
+        const broken = loadSpec();
+        mutate(broken);
+        expect({ how, caught: rule.check(broken).length > 0 }).toEqual({ how, caught: true });
+      }
+    });
+  }
+});
