@@ -56,7 +56,8 @@ export function parseArgs(argv: readonly string[]): Command {
   const flags = new Map<string, string | true>();
   for (let i = 0; i < rest.length; i += 1) {
     const arg = rest[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`Unexpected argument "${arg}" for ${normalized}.\n${USAGE}`);
+    if (!arg.startsWith('--'))
+      throw new ConfigError(`Unexpected argument "${arg}" for ${normalized}.\n${USAGE}`);
     const [key, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     if (!allowed.has(key)) throw new ConfigError(`Unknown option --${key} for ${normalized}.\n${USAGE}`);
     if (BOOLEAN_FLAGS.has(key)) {
@@ -88,7 +89,8 @@ export function parseArgs(argv: readonly string[]): Command {
       return { name: 'write', config: need('config'), catalog: need('catalog') };
     default: {
       const port = Number(flags.get('port') ?? 1717);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('--port must be a TCP port (1–65535).');
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new ConfigError('--port must be a TCP port (1–65535).');
       const timeoutSeconds = Number(flags.get('timeout-seconds') ?? 300);
       if (!(timeoutSeconds > 0)) throw new ConfigError('--timeout-seconds must be a positive number.');
       const command: Command = {

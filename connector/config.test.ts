@@ -29,7 +29,7 @@ describe('config validation', () => {
     expect(config.loginUrl).toBe('https://login.salesforce.com');
     expect(config.defaults).toEqual({ salesforceObject: 'Contact', syncMode: 'upsert' });
     expect(config.advanced).toEqual({
-      recordsPerRequest: 1000,
+      recordsPerRequest: 1020,
       parallelRequests: 4,
       nullHandling: 'clear',
       assignmentRule: 'default',
@@ -137,7 +137,7 @@ describe('config validation', () => {
     [
       'too many records per request',
       { ...good, advanced: { records_per_request: 5000 } },
-      'advanced.records_per_request must be <= 1000',
+      'advanced.records_per_request must be <= 1020',
     ],
     [
       'zero parallel requests',

@@ -10,7 +10,13 @@ import type { Logger } from './logger.js';
 import type { Redactor } from './redact.js';
 import { TokenManager } from './salesforce/auth.js';
 import { DescribeCache } from './salesforce/describe.js';
-import { NetworkError, OAuthError, RateLimitError, SalesforceApiError, UnknownOutcomeError } from './salesforce/errors.js';
+import {
+  NetworkError,
+  OAuthError,
+  RateLimitError,
+  SalesforceApiError,
+  UnknownOutcomeError,
+} from './salesforce/errors.js';
 import { keepAliveAgents, SalesforceHttp } from './salesforce/http.js';
 
 /** Identifies the connector in Salesforce's API usage reports (Sforce-Call-Options, reference §3.7). */
@@ -168,6 +174,9 @@ export function toConnectorError(error: unknown, loginUrl?: string): ConnectorEr
   }
   return new SystemError(
     'The connector hit an unexpected error (a bug). Please report it with the internal message and stack trace.',
-    { internalMessage: error instanceof Error ? `${error.name}: ${error.message}` : String(error), cause: error },
+    {
+      internalMessage: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      cause: error,
+    },
   );
 }

@@ -39,7 +39,10 @@ export class AirbyteLogTransport extends TransportStream {
  * A logger writing LOG messages at `LOG_LEVEL` (error, warn, info, debug; default info).
  * The returned `close` resolves when every entry has reached the emitter.
  */
-export function createLogger(emitter: Emitter, level = process.env.LOG_LEVEL ?? 'info'): Logger & { close(): Promise<void> } {
+export function createLogger(
+  emitter: Emitter,
+  level = process.env.LOG_LEVEL ?? 'info',
+): Logger & { close(): Promise<void> } {
   const normalized = level.toLowerCase() in LEVELS ? level.toLowerCase() : 'info';
   const w = winston.createLogger({
     level: normalized,
@@ -49,7 +52,8 @@ export function createLogger(emitter: Emitter, level = process.env.LOG_LEVEL ?? 
     exitOnError: false,
   });
   return {
-    error: (message, meta) => void w.log('error', message, meta?.stack === undefined ? {} : { stack: meta.stack }),
+    error: (message, meta) =>
+      void w.log('error', message, meta?.stack === undefined ? {} : { stack: meta.stack }),
     warn: (message) => void w.log('warn', message),
     info: (message) => void w.log('info', message),
     debug: (message) => void w.log('debug', message),

@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (controller.signal.aborted) return;
-    logger.warn(`Received ${signal}: stopping after the calls in flight; every finished record will be acknowledged.`);
+    logger.warn(
+      `Received ${signal}: stopping after the calls in flight; every finished record will be acknowledged.`,
+    );
     controller.abort();
   };
   process.on('SIGTERM', onSignal);
@@ -62,7 +64,10 @@ async function main(argv: string[]): Promise<number> {
     code = await dispatch(parseArgs(argv), ctx);
   } catch (error) {
     const failure = toConnectorError(error);
-    await emitter.emit({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) } });
+    await emitter.emit({
+      type: 'TRACE',
+      trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) },
+    });
     code = 1;
   }
   await logger.close();
@@ -73,7 +78,9 @@ async function main(argv: string[]): Promise<number> {
 const fatal = (error: unknown): void => {
   // Last resort: something escaped every handler. One TRACE, then exit 1.
   const trace = toErrorTrace(toConnectorError(error));
-  process.stdout.write(`${JSON.stringify({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: trace } })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: trace } })}\n`,
+  );
   process.exit(1);
 };
 process.on('uncaughtException', fatal);

@@ -27,7 +27,7 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
     const names = new Set<string>(SERVICE_OBJECTS);
     for (const { target } of configuredTargets(config)) names.add(target.object);
     for (const o of global.sobjects) {
-      if (o.custom && o.createable && o.customSetting !== true && o.name.endsWith('__c')) names.add(o.name);
+      if (o.custom && o.createable && o.name.endsWith('__c')) names.add(o.name);
     }
     const results = await connection.describe.many([...names].sort(), config.advanced.parallelRequests);
     const describes: DescribeSObject[] = [];

@@ -13,11 +13,19 @@ import { connect, toConnectorError, type Connection } from '../connection.js';
 import { ConfigError, TransientError } from '../errors.js';
 import { Batcher } from '../load/batcher.js';
 import { Checkpoints } from '../load/checkpoints.js';
-import { Loader, normalizeKey, type Item, type KeyField, type StreamContext } from '../load/loader.js';
+import {
+  Loader,
+  normalizeKey,
+  singleSafe,
+  type Item,
+  type KeyField,
+  type StreamContext,
+} from '../load/loader.js';
+import { MAX_COLLECTION_RECORDS_PER_COMPOSITE } from '../salesforce/composite.js';
 import { finishMirror, MirrorKeys } from '../load/mirror.js';
 import { Outcomes, type StreamTally } from '../load/outcomes.js';
 import { logSummary, progressLine } from '../load/summary.js';
-import { findField, isWritable } from '../mapping/fields.js';
+import { findField } from '../mapping/fields.js';
 import { mapRecord, planStream, type StreamPlan } from '../mapping/record.js';
 import {
   resolveTarget,
@@ -145,57 +153,55 @@ async function write(
       if (message.type === 'RECORD') {
         recordsRead += 1;
         const record = message.record;
-        const descriptor = descriptorOf(record);
-        const key = streamKey(descriptor);
-        const stream = streams.get(key);
+        const stream =
+          typeof record.namespace === 'string' && record.namespace !== ''
+            ? streams.get(streamKey({ name: record.stream, namespace: record.namespace }))
+            : streams.get(record.stream);
         if (stream === undefined) {
-          rejectUnknownStream(ctx, outcomes, checkpoints, unknownStreams, key, descriptor);
+          rejectUnknownStream(ctx, outcomes, checkpoints, unknownStreams, descriptorOf(record));
           continue;
         }
-        const ticket = checkpoints.arrive(key);
-        stream.rows += 1;
+        const epoch = checkpoints.arrive();
+        const row = ++stream.rows;
         const data = record.data;
         if (data === null || typeof data !== 'object' || Array.isArray(data)) {
           outcomes.reject(
             stream.tally,
-            { key: `row ${stream.rows}`, namespace: stream.namespace },
+            { key: `row ${row}`, namespace: stream.namespace },
             {
               statusCode: 'INVALID_RECORD',
               message: 'the RECORD message has no "data" object',
               fields: [],
             },
           );
-          checkpoints.end(ticket, 'rejected');
+          checkpoints.end(epoch, stream.key, 'rejected');
           continue;
         }
         const mapped = mapRecord(stream.plan, data);
         if (stream.plan.lateDropped.length > stream.lateWarned) warnLateColumns(ctx, stream);
         if (!mapped.ok) {
-          const rowKey = keyOf(stream, data) ?? `row ${stream.rows}`;
+          const rowKey = keyOf(stream, data);
           // A row Salesforce would refuse still names an entity the source has: mirror must not delete it.
-          if (
-            stream.mirror !== undefined &&
-            stream.keyField !== undefined &&
-            rowKey !== `row ${stream.rows}`
-          ) {
+          if (stream.mirror !== undefined && stream.keyField !== undefined && rowKey !== undefined) {
             stream.mirror.add(normalizeKey(rowKey, stream.keyField));
           }
           outcomes.reject(
             stream.tally,
-            { key: rowKey, namespace: stream.namespace, record: keepRecords ? data : undefined },
+            {
+              key: rowKey ?? `row ${row}`,
+              namespace: stream.namespace,
+              record: keepRecords ? data : undefined,
+            },
             mapped.error,
           );
-          checkpoints.end(ticket, 'rejected');
+          checkpoints.end(epoch, stream.key, 'rejected');
           continue;
         }
-        const json = JSON.stringify(mapped.payload);
-        const item: Item = {
-          tickets: [ticket],
-          payload: mapped.payload,
-          json,
-          bytes: json.length + 40,
-          rowLabel: mapped.key ?? `row ${stream.rows}`,
-        };
+        // `attributes` goes last, so single-record subrequests can drop it cheaply (loader.ts).
+        const payload = mapped.payload;
+        payload.attributes = stream.attributes;
+        const json = JSON.stringify(payload);
+        const item: Item = { epoch, json, bytes: json.length, row };
         if (mapped.key !== undefined && stream.keyField !== undefined) {
           item.rawKey = mapped.key;
           item.key = normalizeKey(mapped.key, stream.keyField);
@@ -355,19 +361,24 @@ async function prepareStreams(
       object: target.object,
       operation: target.operation,
       tally,
-      recordPrefix: `{"attributes":{"type":${JSON.stringify(target.object)}}`,
+      attributes: { type: target.object },
+      locks: new Map(),
       target,
       describe,
       plan,
       rows: 0,
       lateWarned: 0,
-      batcher: new Batcher<Item>({
-        maxRecords: config.advanced.recordsPerRequest,
-        maxBytes: MAX_BATCH_BYTES,
-        maxAgeMs: MAX_BATCH_AGE_MS,
-        merge: mergeItems,
-      }),
+      batcher: undefined as unknown as Batcher<Item>,
     };
+    // A Composite call carries 1,000 records in collections plus 20 single-record subrequests, and
+    // only some rows may travel alone (loader.ts): a batch holds at most 1,000 of the others.
+    stream.batcher = new Batcher<Item>({
+      maxRecords: config.advanced.recordsPerRequest,
+      maxBytes: MAX_BATCH_BYTES,
+      maxAgeMs: MAX_BATCH_AGE_MS,
+      limitOf: { max: MAX_COLLECTION_RECORDS_PER_COMPOSITE, counts: (item) => !singleSafe(stream, item) },
+      merge: mergeItems,
+    });
     if (descriptor.namespace !== undefined) stream.namespace = descriptor.namespace;
     const keyField = keyFieldOf(describe, target.matchingField);
     if (keyField !== undefined) stream.keyField = keyField;
@@ -394,10 +405,9 @@ function columnsOf(schema: Record<string, unknown> | undefined): string[] | unde
 }
 
 /**
- * Describes the parents of the lookups a stream may use, for planStream: those its columns and
- * mappings name (`Account.External_ID__c`, `User:Owner.Email`) and, because a record may carry a
- * lookup as an object value, the single target of every writable reference field. A few Describe
- * calls per stream buy local rejection of lookups Salesforce would refuse.
+ * Describes the parents of the lookups a stream's columns and mappings name
+ * (`Account.External_ID__c`, `User:Owner.Email`), for planStream to check the parent field. A
+ * lookup that arrives as an object value is left for Salesforce to judge, which costs no Describe.
  */
 async function parentDescribes(
   connection: Connection,
@@ -406,12 +416,6 @@ async function parentDescribes(
   columns: string[] | undefined,
 ): Promise<Map<string, DescribeSObject>> {
   const parents = new Set<string>();
-  const kind = writeKindFor(target.operation);
-  for (const f of describe.fields) {
-    if (f.type === 'reference' && f.relationshipName && f.referenceTo.length === 1 && isWritable(f, kind)) {
-      parents.add(f.referenceTo[0]!);
-    }
-  }
   const names = [...(columns ?? []), ...Object.values(target.fieldMappings)].filter((n) => n.includes('.'));
   for (const name of names) {
     const [head] = name.split('.');
@@ -424,6 +428,7 @@ async function parentDescribes(
     }
   }
   const out = new Map<string, DescribeSObject>();
+  if (parents.size === 0) return out;
   const described = await connection.describe.many([...parents], 4);
   for (const [name, d] of described) if (d !== undefined && !(d instanceof Error)) out.set(name, d);
   return out;
@@ -442,14 +447,21 @@ function keyFieldOf(describe: DescribeSObject, name: string | undefined): KeyFie
 
 /** Two rows for one key in one batch become one: the later row's fields over the earlier's. */
 function mergeItems(earlier: Item, later: Item): Item {
-  const payload = { ...earlier.payload, ...later.payload };
+  const payload = {
+    ...(JSON.parse(earlier.json) as Record<string, unknown>),
+    ...(JSON.parse(later.json) as Record<string, unknown>),
+  };
+  // Keep `attributes` last (loader.ts relies on it).
+  const attributes = payload.attributes;
+  delete payload.attributes;
+  payload.attributes = attributes;
   const json = JSON.stringify(payload);
   const merged: Item = {
-    tickets: [...earlier.tickets, ...later.tickets],
-    payload,
+    epoch: later.epoch,
+    more: [...(earlier.more ?? []), earlier.epoch, ...(later.more ?? [])],
     json,
-    bytes: json.length + 40,
-    rowLabel: later.rowLabel,
+    bytes: json.length,
+    row: later.row,
   };
   if (later.key !== undefined) merged.key = later.key;
   if (later.rawKey !== undefined) merged.rawKey = later.rawKey;
@@ -487,9 +499,9 @@ function rejectUnknownStream(
   outcomes: Outcomes,
   checkpoints: Checkpoints,
   unknown: Map<string, StreamTally>,
-  key: string,
   descriptor: StreamDescriptor,
 ): void {
+  const key = streamKey(descriptor);
   let tally = unknown.get(key);
   if (tally === undefined) {
     tally = outcomes.stream(`unknown\u0002${key}`, streamLabel(descriptor), '(none)', '(not configured)');
@@ -498,7 +510,7 @@ function rejectUnknownStream(
       `Records for stream "${streamLabel(descriptor)}" arrived, but the configured catalog does not list that stream: they are rejected (UNKNOWN_STREAM). Add the stream to the connection, or check the source.`,
     );
   }
-  const ticket = checkpoints.arrive(key);
+  const epoch = checkpoints.arrive();
   outcomes.reject(
     tally,
     { key: `row ${tally.rejected + 1}` },
@@ -508,7 +520,7 @@ function rejectUnknownStream(
       fields: [],
     },
   );
-  checkpoints.end(ticket, 'rejected');
+  checkpoints.end(epoch, key, 'rejected');
 }
 
 function warnLateColumns(ctx: CommandContext, stream: WriteStream): void {

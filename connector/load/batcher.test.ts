@@ -62,6 +62,18 @@ describe('batcher', () => {
     expect(batch[0]!.id).toBe('a2');
   });
 
+  it('is also full when the items of a limited kind reach their own maximum', () => {
+    const b = new Batcher<Row>({
+      maxRecords: 5,
+      maxBytes: 1e9,
+      maxAgeMs: 1e9,
+      limitOf: { max: 2, counts: (r) => r.id.startsWith('u') },
+    });
+    b.add(row('s1'));
+    b.add(row('u1'));
+    expect(b.add(row('u2'))?.map((r) => r.id)).toEqual(['s1', 'u1', 'u2']);
+  });
+
   it('forgets keys once a batch is taken', () => {
     const b = new Batcher<Row>({ maxRecords: 10, maxBytes: 1e9, maxAgeMs: 1e9, merge });
     b.add(row('a1', 10, 'A'));

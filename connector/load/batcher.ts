@@ -21,6 +21,12 @@ export interface BatcherOptions<T extends BatchItem> {
   maxBytes: number;
   /** An open batch older than this is due even if not full. */
   maxAgeMs: number;
+  /**
+   * A second count limit for items of one kind: a batch is also full when this many items match
+   * (the loader sends at most 1,000 records in collections, so items that cannot go in a
+   * single-record subrequest are limited to that).
+   */
+  limitOf?: { max: number; counts: (item: T) => boolean };
   /** Folds a later item into the earlier one with the same key; returns the merged item. */
   merge?: (earlier: T, later: T) => T;
   now?: () => number;
@@ -30,6 +36,7 @@ export interface BatcherOptions<T extends BatchItem> {
 export class Batcher<T extends BatchItem> {
   private items: T[] = [];
   private bytes = 0;
+  private limited = 0;
   private openedAt = 0;
   private readonly byKey = new Map<string, number>();
   private readonly now: () => number;
@@ -64,7 +71,11 @@ export class Batcher<T extends BatchItem> {
     if (item.key !== undefined) this.byKey.set(item.key, this.items.length);
     this.items.push(item);
     this.bytes += item.bytes;
-    if (completed === undefined && this.items.length >= this.options.maxRecords) completed = this.take();
+    const limit = this.options.limitOf;
+    if (limit !== undefined && limit.counts(item)) this.limited += 1;
+    const full =
+      this.items.length >= this.options.maxRecords || (limit !== undefined && this.limited >= limit.max);
+    if (completed === undefined && full) completed = this.take();
     return completed;
   }
 
@@ -79,6 +90,7 @@ export class Batcher<T extends BatchItem> {
     const batch = this.items;
     this.items = [];
     this.bytes = 0;
+    this.limited = 0;
     this.byKey.clear();
     return batch;
   }

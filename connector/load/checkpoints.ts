@@ -7,16 +7,10 @@
  *
  * Records are grouped in epochs: the records between two consecutive states. A state closes its
  * epoch and can be released once that epoch and every earlier one has no unfinished record.
- * No I/O: released states go to the `release` callback.
+ * No I/O: released states go to the `release` callback. A record is known by its epoch number only
+ * (no object per record: this is on the hot path); callers end each record exactly once.
  */
 import { streamKey, type AirbyteStateMessage } from '../protocol/messages.js';
-
-/** A record the checkpoint manager is waiting for. */
-export interface RecordTicket {
-  readonly epoch: number;
-  readonly stream: string;
-  ended: boolean;
-}
 
 /** Committed and rejected counts. */
 export interface Counts {
@@ -36,6 +30,7 @@ interface Epoch {
 export class Checkpoints {
   private readonly epochs = new Map<number, Epoch>();
   private open = 0;
+  private current: Epoch = { unfinished: 0, counts: new Map() };
   /** The oldest epoch whose state has not been released. */
   private head = 0;
   /** Counts of released epochs not yet reported by a state of their stream. */
@@ -44,35 +39,34 @@ export class Checkpoints {
   released = 0;
 
   constructor(private readonly release: (state: AirbyteStateMessage) => void) {
-    this.epochs.set(0, { unfinished: 0, counts: new Map() });
+    this.epochs.set(0, this.current);
   }
 
-  /** Registers a record that just arrived on stdin; its ticket ends it later. */
-  arrive(stream: string): RecordTicket {
-    this.epochs.get(this.open)!.unfinished += 1;
-    return { epoch: this.open, stream, ended: false };
+  /** Registers a record that just arrived on stdin; returns its epoch, with which it is ended. */
+  arrive(): number {
+    this.current.unfinished += 1;
+    return this.open;
   }
 
-  /** Ends a record (once); may release states. */
-  end(ticket: RecordTicket, outcome: 'committed' | 'rejected'): void {
-    if (ticket.ended) return;
-    ticket.ended = true;
-    const epoch = this.epochs.get(ticket.epoch)!;
-    epoch.unfinished -= 1;
-    let counts = epoch.counts.get(ticket.stream);
+  /** Ends `count` records of one epoch and stream (each record exactly once); may release states. */
+  end(epochNumber: number, stream: string, outcome: 'committed' | 'rejected', count = 1): void {
+    const epoch = this.epochs.get(epochNumber)!;
+    epoch.unfinished -= count;
+    let counts = epoch.counts.get(stream);
     if (counts === undefined) {
       counts = { committed: 0, rejected: 0 };
-      epoch.counts.set(ticket.stream, counts);
+      epoch.counts.set(stream, counts);
     }
-    counts[outcome] += 1;
-    if (epoch.unfinished === 0 && ticket.epoch === this.head) this.drain();
+    counts[outcome] += count;
+    if (epoch.unfinished === 0 && epochNumber === this.head) this.drain();
   }
 
   /** A STATE arrived: it closes the open epoch and is released when that epoch's records have ended. */
   state(state: AirbyteStateMessage): void {
-    this.epochs.get(this.open)!.state = state;
+    this.current.state = state;
     this.open += 1;
-    this.epochs.set(this.open, { unfinished: 0, counts: new Map() });
+    this.current = { unfinished: 0, counts: new Map() };
+    this.epochs.set(this.open, this.current);
     this.drain();
   }
 

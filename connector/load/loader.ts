@@ -1,7 +1,8 @@
 /**
- * Batch → per-record outcomes. One job per batch: it sends the batch as one Composite call of up
- * to five sObject Collections (insert, upsert, update, delete), reads every record's result, retries
- * the records Salesforce could not lock, and ends each record committed or rejected.
+ * Batch → per-record outcomes. One job per batch: it sends the batch as one Composite call (five
+ * sObject Collections of up to 200 records plus up to 20 single-record subrequests), reads every
+ * record's result, retries the records Salesforce could not lock, and ends each record committed
+ * or rejected.
  *
  * Ordering: a job waits for earlier jobs of the same stream that touch one of its keys, so two rows
  * for one record are applied in arrival order even with parallel requests.
@@ -13,17 +14,19 @@
 import type { SyncMode } from '../config.js';
 import type { Logger } from '../logger.js';
 import {
-  sendCollections,
-  MAX_COLLECTIONS_PER_COMPOSITE,
+  MAX_COLLECTION_RECORDS_PER_COMPOSITE,
   MAX_RECORDS_PER_COLLECTION,
+  MAX_SINGLES_PER_COMPOSITE,
+  sendComposite,
   type CollectionRequest,
+  type SingleRequest,
 } from '../salesforce/composite.js';
 import { SalesforceApiError, UnknownOutcomeError } from '../salesforce/errors.js';
 import type { SalesforceHttp } from '../salesforce/http.js';
 import { lookupIds } from '../salesforce/query.js';
 import type { SalesforceRecordError, SaveResult } from '../salesforce/types.js';
 import type { BatchItem } from './batcher.js';
-import type { Checkpoints, RecordTicket } from './checkpoints.js';
+import type { Checkpoints } from './checkpoints.js';
 import type { Change, Outcomes, StreamTally } from './outcomes.js';
 
 /** The key field of a stream, with the rules for comparing its values. */
@@ -46,24 +49,31 @@ export interface StreamContext {
   operation: SyncMode;
   keyField?: KeyField;
   tally: StreamTally;
-  /** `{"attributes":{"type":"<Object>"}` (no closing brace) — the start of each serialised record. */
-  recordPrefix: string;
+  /** `{"type":"<Object>"}`: the `attributes` value every serialised record ends with. */
+  attributes: Record<string, string>;
+  /** Jobs in flight by key, so a later row for a key waits for the earlier one. */
+  locks: Map<string, Promise<void>>;
 }
 
-/** One record (or several merged rows for one key) on its way to Salesforce. */
+/**
+ * One row (or several rows for one key, merged) on its way to Salesforce. Kept small: thousands
+ * are in flight at once.
+ */
 export interface Item extends BatchItem {
-  tickets: RecordTicket[];
-  payload: Record<string, unknown>;
-  /** JSON of payload (no attributes). */
+  /** Checkpoint epoch of the row. */
+  epoch: number;
+  /** Epochs of earlier rows merged into this one. */
+  more?: number[];
+  /** The record as JSON, `attributes` as its last key. */
   json: string;
-  /** Normalised key (for ordering, merging and look-ups). */
+  /** Normalised key (ordering, merging, look-ups). */
   key?: string;
-  /** The key as it arrived (for logs and for the request). */
+  /** The key as it arrived (logs, requests). */
   rawKey?: string;
+  /** Row number within the stream, for logs of rows without a key. */
+  row: number;
   /** The record Id found by a key look-up (update and remove by external ID). */
   id?: string;
-  /** How logs name the row: its key, or `row N`. */
-  rowLabel: string;
   /** Original records, kept only when rejected rows are written to a file. */
   records?: Array<Record<string, unknown>>;
 }
@@ -72,7 +82,7 @@ export interface Item extends BatchItem {
 export interface LoaderOptions {
   /** Jobs in flight at once (bounded memory: jobs × records per request). */
   maxJobs: number;
-  /** Headers on every collection subrequest (assignment rules, duplicate rules). */
+  /** Headers on every subrequest (assignment rules, duplicate rules). */
   headers: Record<string, string>;
   /** Attempts for records Salesforce could not lock. */
   lockAttempts: number;
@@ -86,26 +96,48 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** The rejection for an insert whose answer never came. */
 export const OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN';
 
+const NUMERIC_TYPES = new Set(['double', 'int', 'long', 'currency', 'percent']);
+/** Key values that travel safely in a URL path (no dots: Salesforce reads `.inc` as a file extension, reference §3.3). */
+const URL_SAFE_KEY = /^[A-Za-z0-9_-]{1,255}$/;
+
 /** Normalises a key value the way Salesforce compares it. */
 export function normalizeKey(value: string, field: KeyField): string {
-  if (field.isId) return value.length === 15 ? value : value.slice(0, 15) + value.slice(15).toUpperCase();
-  if (
-    field.type === 'double' ||
-    field.type === 'int' ||
-    field.type === 'long' ||
-    field.type === 'currency' ||
-    field.type === 'percent'
-  ) {
+  if (field.isId) return value.length === 18 ? value.slice(0, 15) + value.slice(15).toUpperCase() : value;
+  if (NUMERIC_TYPES.has(field.type)) {
     const n = Number(value);
     return Number.isFinite(n) ? String(n) : value;
   }
   return field.caseInsensitive ? value.toLowerCase() : value;
 }
 
+/**
+ * Whether an item may travel as a single-record subrequest: always for inserts and for writes by
+ * Id; for upserts only when its key is safe in a URL path.
+ */
+export function singleSafe(stream: StreamContext, item: Item): boolean {
+  switch (stream.operation) {
+    case 'insert':
+    case 'update':
+    case 'remove':
+      return true;
+    default:
+      return item.rawKey !== undefined && URL_SAFE_KEY.test(item.rawKey);
+  }
+}
+
+/** How logs name a row. */
+export function rowLabel(item: Item): string {
+  return item.rawKey ?? `row ${item.row}`;
+}
+
+/** The number of input rows an item stands for. */
+function rows(item: Item): number {
+  return item.more === undefined ? 1 : item.more.length + 1;
+}
+
 /** Sends batches and ends their records. */
 export class Loader {
   private readonly jobs = new Set<Promise<void>>();
-  private readonly keyLocks = new Map<string, Promise<void>>();
   private readonly sleep: (ms: number) => Promise<void>;
   private capacityWaiters: Array<() => void> = [];
   /** The first failure that stops the run. */
@@ -139,14 +171,12 @@ export class Loader {
     const waits = new Set<Promise<void>>();
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
-    const lockKeys: string[] = [];
+    const locks = stream.locks;
     for (const item of batch) {
       if (item.key === undefined) continue;
-      const lockKey = `${stream.key}\u0000${item.key}`;
-      const earlier = this.keyLocks.get(lockKey);
+      const earlier = locks.get(item.key);
       if (earlier !== undefined) waits.add(earlier);
-      this.keyLocks.set(lockKey, done);
-      lockKeys.push(lockKey);
+      locks.set(item.key, done);
     }
     const job = (async () => {
       try {
@@ -155,7 +185,8 @@ export class Loader {
       } catch (error) {
         this.failure ??= error;
       } finally {
-        for (const k of lockKeys) if (this.keyLocks.get(k) === done) this.keyLocks.delete(k);
+        for (const item of batch)
+          if (item.key !== undefined && locks.get(item.key) === done) locks.delete(item.key);
         release();
       }
     })();
@@ -173,25 +204,27 @@ export class Loader {
     while (this.jobs.size > 0) await Promise.all([...this.jobs]);
   }
 
-  /** Ends items as rejected with one error. */
-  rejectItems(stream: StreamContext, items: Item[], error: SalesforceRecordError): void {
-    for (const item of items) {
-      this.outcomes.reject(
-        stream.tally,
-        { key: item.rowLabel, namespace: stream.namespace, record: item.records?.[0] },
-        error,
-        item.tickets.length,
-      );
-      for (const t of item.tickets) this.checkpoints.end(t, 'rejected');
-    }
+  /** Ends an item's rows as rejected with one error. */
+  reject(stream: StreamContext, item: Item, error: SalesforceRecordError): void {
+    this.outcomes.reject(
+      stream.tally,
+      { key: rowLabel(item), namespace: stream.namespace, record: item.records?.[0] },
+      error,
+      rows(item),
+    );
+    this.end(stream, item, 'rejected');
   }
 
-  /** Ends items as committed. */
-  commitItems(stream: StreamContext, items: Item[], change: Change): void {
-    for (const item of items) {
-      this.outcomes.commit(stream.tally, change, item.tickets.length);
-      for (const t of item.tickets) this.checkpoints.end(t, 'committed');
-    }
+  /** Ends an item's rows as committed. */
+  commit(stream: StreamContext, item: Item, change: Change): void {
+    this.outcomes.commit(stream.tally, change, rows(item));
+    this.end(stream, item, 'committed');
+  }
+
+  private end(stream: StreamContext, item: Item, outcome: 'committed' | 'rejected'): void {
+    if (item.more !== undefined)
+      for (const epoch of item.more) this.checkpoints.end(epoch, stream.key, outcome);
+    this.checkpoints.end(item.epoch, stream.key, outcome);
   }
 
   private async run(stream: StreamContext, batch: Item[]): Promise<void> {
@@ -206,7 +239,13 @@ export class Loader {
         if (stream.keyField?.isId) return this.write(stream, batch, 'update');
         return this.write(stream, await this.resolveIds(stream, batch, 'update'), 'update');
       case 'add': {
-        const { missing } = await this.partitionByExistence(stream, batch);
+        // add creates only new keys; the upsert it sends for them is safe to repeat.
+        const matches = await this.lookup(stream, batch);
+        const missing: Item[] = [];
+        for (const item of batch) {
+          if (matches.has(item.key!)) this.commit(stream, item, 'unchanged');
+          else missing.push(item);
+        }
         return this.write(stream, missing, 'upsert');
       }
       case 'remove': {
@@ -219,46 +258,33 @@ export class Loader {
   /**
    * Looks up the Ids of the batch's keys. Rows without a match end here: rejected NOT_FOUND for
    * update (PRODUCT.md section 5), committed for remove (already gone); rows matching several
-   * records are rejected DUPLICATE_EXTERNAL_ID. The rows that matched come back with `Id` set.
+   * records are rejected DUPLICATE_EXTERNAL_ID. The rows that matched come back with `id` set.
    */
-  async resolveIds(stream: StreamContext, batch: Item[], purpose: 'update' | 'remove'): Promise<Item[]> {
+  private async resolveIds(
+    stream: StreamContext,
+    batch: Item[],
+    purpose: 'update' | 'remove',
+  ): Promise<Item[]> {
     const field = stream.keyField!;
     const matches = await this.lookup(stream, batch);
     const found: Item[] = [];
-    const missing: Item[] = [];
     for (const item of batch) {
-      const ids = matches.get(item.key!) ?? [];
-      if (ids.length === 1) {
+      const ids = matches.get(item.key!);
+      if (ids === undefined) {
+        if (purpose === 'remove') this.commit(stream, item, 'unchanged');
+        else this.reject(stream, item, notFound(stream, item));
+      } else if (ids.length === 1) {
         item.id = ids[0]!;
         found.push(item);
-      } else if (ids.length === 0) {
-        missing.push(item);
       } else {
-        this.rejectItems(stream, [item], {
+        this.reject(stream, item, {
           statusCode: 'DUPLICATE_EXTERNAL_ID',
           message: `more than one record found for external id field: [${ids.join(', ')}]`,
           fields: [field.name],
         });
       }
     }
-    if (purpose === 'remove') this.commitItems(stream, missing, 'unchanged');
-    else {
-      for (const item of missing) this.rejectItems(stream, [item], notFound(stream, item));
-    }
     return found;
-  }
-
-  /** Splits a batch into rows whose key exists in Salesforce (committed unchanged: add leaves them alone) and the rest. */
-  async partitionByExistence(
-    stream: StreamContext,
-    batch: Item[],
-  ): Promise<{ existing: Item[]; missing: Item[] }> {
-    const matches = await this.lookup(stream, batch);
-    const existing: Item[] = [];
-    const missing: Item[] = [];
-    for (const item of batch) (matches.has(item.key!) ? existing : missing).push(item);
-    this.commitItems(stream, existing, 'unchanged');
-    return { existing, missing };
   }
 
   /** Normalised key → Ids of the records holding it. */
@@ -285,9 +311,10 @@ export class Loader {
   /** What a dry run reports: the same look-ups as the real run, and no write. */
   private async dryRun(stream: StreamContext, batch: Item[]): Promise<void> {
     const would = (items: Item[], what: string): void => {
-      for (const item of items)
-        this.outcomes.wouldChange(stream.tally, what, item.rowLabel, item.tickets.length);
-      this.commitItems(stream, items, 'dry_run');
+      for (const item of items) {
+        this.outcomes.wouldChange(stream.tally, what, rowLabel(item), rows(item));
+        this.commit(stream, item, 'dry_run');
+      }
     };
     const op = stream.operation;
     if (op === 'insert') return would(batch, 'create');
@@ -307,7 +334,7 @@ export class Loader {
         return;
       case 'update':
         would(existing, 'update');
-        for (const item of missing) this.rejectItems(stream, [item], notFound(stream, item));
+        for (const item of missing) this.reject(stream, item, notFound(stream, item));
         return;
       case 'remove':
         would(existing, 'delete');
@@ -316,23 +343,33 @@ export class Loader {
     }
   }
 
-  /** Sends items in collection subrequests of up to 200, one Composite call per five, retrying locked rows. */
-  private async write(
-    stream: StreamContext,
-    items: Item[],
-    kind: 'create' | 'update' | 'upsert' | 'delete',
-  ): Promise<void> {
+  /** Sends items in as few Composite calls as fit, retrying locked rows. */
+  private async write(stream: StreamContext, items: Item[], kind: WriteKind): Promise<void> {
     let pending = items;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       const locked: Item[] = [];
-      const perCall = MAX_RECORDS_PER_COLLECTION * MAX_COLLECTIONS_PER_COMPOSITE;
-      for (let start = 0; start < pending.length; start += perCall) {
-        const slice = pending.slice(start, start + perCall);
-        await this.sendOnce(stream, slice, kind, locked, attempt);
+      let rest = pending;
+      while (rest.length > 0) {
+        // Fill the single-record slots with items that may travel alone, the collections with the rest.
+        const singles: Item[] = [];
+        const collected: Item[] = [];
+        const left: Item[] = [];
+        for (const item of rest) {
+          if (
+            singles.length < MAX_SINGLES_PER_COMPOSITE &&
+            rest.length > MAX_COLLECTION_RECORDS_PER_COMPOSITE &&
+            singleSafe(stream, item)
+          ) {
+            singles.push(item);
+          } else if (collected.length < MAX_COLLECTION_RECORDS_PER_COMPOSITE) collected.push(item);
+          else left.push(item);
+        }
+        await this.sendOnce(stream, collected, singles, kind, locked);
+        rest = left;
       }
       if (locked.length === 0) return;
       if (attempt >= this.options.lockAttempts) {
-        for (const item of locked) this.rejectItems(stream, [item], lockError(item));
+        for (const item of locked) this.reject(stream, item, lockError(item));
         return;
       }
       this.logger.info(
@@ -345,78 +382,86 @@ export class Loader {
 
   private async sendOnce(
     stream: StreamContext,
-    items: Item[],
-    kind: 'create' | 'update' | 'upsert' | 'delete',
+    collected: Item[],
+    singles: Item[],
+    kind: WriteKind,
     locked: Item[],
-    attempt: number,
   ): Promise<void> {
     const chunks: Item[][] = [];
-    for (let i = 0; i < items.length; i += MAX_RECORDS_PER_COLLECTION)
-      chunks.push(items.slice(i, i + MAX_RECORDS_PER_COLLECTION));
+    for (let i = 0; i < collected.length; i += MAX_RECORDS_PER_COLLECTION) {
+      chunks.push(collected.slice(i, i + MAX_RECORDS_PER_COLLECTION));
+    }
     const requests: CollectionRequest[] = chunks.map((chunk) => {
       switch (kind) {
         case 'delete':
-          return { kind, ids: chunk.map((i) => i.id ?? String(i.payload.Id)) };
+          return { kind, ids: chunk.map(recordId) };
         case 'upsert':
           return {
             kind,
             object: stream.object,
             externalIdField: stream.keyField!.name,
-            records: chunk.map((i) => serialise(stream, i)),
+            records: chunk.map(withId),
           };
         default:
-          return { kind, records: chunk.map((i) => serialise(stream, i)) };
+          return { kind, records: chunk.map(withId) };
       }
     });
-    let outcomes;
+    const singleRequests = singles.map((item) => singleRequest(stream, item, kind));
+    let answer;
     try {
-      outcomes = await sendCollections(this.http, requests, {
+      answer = await sendComposite(this.http, requests, singleRequests, {
         headers: this.options.headers,
         idempotent: kind !== 'create',
         counter: stream.tally,
       });
     } catch (error) {
+      const all = [...collected, ...singles];
       if (error instanceof UnknownOutcomeError) {
         // Re-sending an insert whose answer was lost could create every row twice (PRODUCT.md section 7).
-        this.rejectItems(stream, items, {
+        const unknown: SalesforceRecordError = {
           statusCode: OUTCOME_UNKNOWN,
           message: `Salesforce may or may not have created this record: ${error.reason}. It was not re-sent, to avoid a duplicate. Check Salesforce before sending it again, or use upsert with an External ID so that re-sending is safe.`,
           fields: [],
-        });
+        };
+        for (const item of all) this.reject(stream, item, unknown);
         return;
       }
       if (error instanceof SalesforceApiError && error.status === 400) {
         // The whole call was refused for its content: every record in it carries the error.
-        this.rejectItems(stream, items, {
+        const refused = {
           statusCode: error.errorCode,
           message: error.salesforceMessage,
           fields: error.fields,
-        });
+        };
+        for (const item of all) this.reject(stream, item, refused);
         return;
       }
       throw error;
     }
-    outcomes.forEach((outcome, c) => {
+    answer.collections.forEach((outcome, c) => {
       const chunk = chunks[c]!;
       if (!outcome.ok) {
         if (outcome.error.statusCode === 'UNABLE_TO_LOCK_ROW') locked.push(...chunk);
-        else this.rejectItems(stream, chunk, outcome.error);
+        else for (const item of chunk) this.reject(stream, item, outcome.error);
         return;
       }
-      outcome.results.forEach((result, r) => this.settle(stream, chunk[r]!, result, kind, locked, attempt));
+      for (let r = 0; r < chunk.length; r += 1)
+        this.settle(stream, chunk[r]!, outcome.results[r]!, kind, locked);
     });
+    answer.singles.forEach((result, i) => this.settle(stream, singles[i]!, result, kind, locked));
   }
 
   private settle(
     stream: StreamContext,
     item: Item,
     result: SaveResult,
-    kind: string,
+    kind: WriteKind,
     locked: Item[],
-    attempt: number,
   ): void {
     if (result.success) {
-      const change: Change =
+      this.commit(
+        stream,
+        item,
         kind === 'delete'
           ? 'deleted'
           : kind === 'create'
@@ -425,8 +470,8 @@ export class Loader {
               ? 'updated'
               : result.created
                 ? 'created'
-                : 'updated';
-      this.commitItems(stream, [item], change);
+                : 'updated',
+      );
       return;
     }
     const error = result.errors[0] ?? {
@@ -438,25 +483,54 @@ export class Loader {
       locked.push(item);
       return;
     }
-    if (
-      kind === 'delete' &&
-      (error.statusCode === 'ENTITY_IS_DELETED' || error.statusCode === 'INVALID_CROSS_REFERENCE_KEY')
-    ) {
+    if (kind === 'delete' && (error.statusCode === 'ENTITY_IS_DELETED' || error.statusCode === 'NOT_FOUND')) {
       // Already gone: remove's promise holds (PRODUCT.md section 5).
-      this.commitItems(stream, [item], 'unchanged');
+      this.commit(stream, item, 'unchanged');
       return;
     }
-    void attempt;
-    this.rejectItems(stream, [item], error);
+    this.reject(stream, item, error);
   }
 }
 
-/** The serialised record of an item: `attributes`, the Id a look-up found, then the payload's fields. */
-function serialise(stream: StreamContext, item: Item): string {
-  let out = stream.recordPrefix;
-  if (item.id !== undefined) out += `,"Id":${JSON.stringify(item.id)}`;
-  if (item.json.length > 2) out += `,${item.json.slice(1, -1)}`;
-  return `${out}}`;
+type WriteKind = 'create' | 'update' | 'upsert' | 'delete';
+
+/** The record Id of an item written by Id: found by a look-up, or the row's own key. */
+function recordId(item: Item): string {
+  return item.id ?? item.rawKey!;
+}
+
+/** The collection record of an item, with the Id a look-up found. */
+function withId(item: Item): string {
+  return item.id === undefined ? item.json : `{"Id":${JSON.stringify(item.id)},${item.json.slice(1)}`;
+}
+
+/** The fields of an item as a JSON object without `attributes` (its last key), for single-record calls. */
+function fieldsOf(item: Item): Record<string, unknown> {
+  const fields = JSON.parse(item.json) as Record<string, unknown>;
+  delete fields.attributes;
+  return fields;
+}
+
+function singleRequest(stream: StreamContext, item: Item, kind: WriteKind): SingleRequest {
+  const object = stream.object;
+  switch (kind) {
+    case 'create':
+      return { kind, object, body: JSON.stringify(fieldsOf(item)) };
+    case 'delete':
+      return { kind, object, id: recordId(item) };
+    case 'update': {
+      const fields = fieldsOf(item);
+      delete fields.Id;
+      return { kind, object, id: recordId(item), body: JSON.stringify(fields) };
+    }
+    case 'upsert': {
+      // The key travels in the URL; older API versions refuse it in the body too (reference §3.3).
+      const fields = fieldsOf(item);
+      const field = stream.keyField!.name;
+      for (const k of Object.keys(fields)) if (k.toLowerCase() === field.toLowerCase()) delete fields[k];
+      return { kind, object, externalIdField: field, value: item.rawKey!, body: JSON.stringify(fields) };
+    }
+  }
 }
 
 function notFound(stream: StreamContext, item: Item): SalesforceRecordError {
@@ -471,7 +545,7 @@ function notFound(stream: StreamContext, item: Item): SalesforceRecordError {
 function lockError(item: Item): SalesforceRecordError {
   return {
     statusCode: 'UNABLE_TO_LOCK_ROW',
-    message: `unable to obtain exclusive access to this record (${item.rowLabel}) after several attempts; another process keeps it locked`,
+    message: `unable to obtain exclusive access to this record (${rowLabel(item)}) after several attempts; another process keeps it locked`,
     fields: [],
   };
 }

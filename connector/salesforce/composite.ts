@@ -1,6 +1,7 @@
 /**
- * sObject Collections inside one Composite call (reference §3.2, §3.5): up to 5 collection
- * subrequests of up to 200 records each — 1,000 records for one API request — with
+ * Writes inside one Composite call (reference §3.2, §3.5). A Composite call may carry 25
+ * subrequests, of which at most 5 may be sObject Collections: this packs five collections of up to
+ * 200 records and up to 20 single-record subrequests, 1,020 records for one API request, with
  * `allOrNone: false` at both levels, so one bad record never takes the others down.
  *
  * Records arrive already serialised (the loader serialises each once, and measures it that way),
@@ -9,19 +10,33 @@
 import type { RequestCounter, SalesforceHttp } from './http.js';
 import type { SalesforceRecordError, SaveResult } from './types.js';
 
-/** Most collection subrequests one Composite call may carry. */
+/** Most subrequests of one Composite call. */
+export const MAX_SUBREQUESTS_PER_COMPOSITE = 25;
+/** Most collection (or query) subrequests one Composite call may carry. */
 export const MAX_COLLECTIONS_PER_COMPOSITE = 5;
 /** Most records (or ids) one collection request may carry. */
 export const MAX_RECORDS_PER_COLLECTION = 200;
+/** Records one Composite call carries in collections. */
+export const MAX_COLLECTION_RECORDS_PER_COMPOSITE =
+  MAX_COLLECTIONS_PER_COMPOSITE * MAX_RECORDS_PER_COLLECTION;
+/** Single-record subrequests that fit beside five collections. */
+export const MAX_SINGLES_PER_COMPOSITE = MAX_SUBREQUESTS_PER_COMPOSITE - MAX_COLLECTIONS_PER_COMPOSITE;
 
-/** One collection subrequest. `records` are JSON object texts that already carry `attributes`. */
+/** One collection subrequest. `records` are JSON object texts that carry `attributes`. */
 export type CollectionRequest =
   | { kind: 'create'; records: string[] }
   | { kind: 'update'; records: string[] }
   | { kind: 'upsert'; object: string; externalIdField: string; records: string[] }
   | { kind: 'delete'; ids: string[] };
 
-/** The per-record results of one subrequest, or the error that failed the whole subrequest. */
+/** One single-record subrequest (reference §3.1, §3.3). `body` is a JSON object without `attributes`. */
+export type SingleRequest =
+  | { kind: 'create'; object: string; body: string }
+  | { kind: 'update'; object: string; id: string; body: string }
+  | { kind: 'upsert'; object: string; externalIdField: string; value: string; body: string }
+  | { kind: 'delete'; object: string; id: string };
+
+/** The per-record results of one collection subrequest, or the error that failed the whole subrequest. */
 export type CollectionOutcome =
   { ok: true; results: SaveResult[] } | { ok: false; status: number; error: SalesforceRecordError };
 
@@ -40,8 +55,7 @@ interface CompositeSubresponse {
   referenceId: string;
 }
 
-function subrequest(apiBase: string, request: CollectionRequest, index: number, headers: string): string {
-  const ref = `"referenceId":"c${index}"${headers}`;
+function collectionSubrequest(apiBase: string, request: CollectionRequest, ref: string): string {
   switch (request.kind) {
     case 'create':
       return `{"method":"POST","url":"${apiBase}/composite/sobjects",${ref},"body":{"allOrNone":false,"records":[${request.records.join(',')}]}}`;
@@ -58,31 +72,55 @@ function subrequest(apiBase: string, request: CollectionRequest, index: number, 
   }
 }
 
-/** Number of records or ids in a subrequest. */
+function singleSubrequest(apiBase: string, request: SingleRequest, ref: string): string {
+  const object = encodeURIComponent(request.object);
+  switch (request.kind) {
+    case 'create':
+      return `{"method":"POST","url":"${apiBase}/sobjects/${object}/",${ref},"body":${request.body}}`;
+    case 'update':
+      return `{"method":"PATCH","url":"${apiBase}/sobjects/${object}/${encodeURIComponent(request.id)}",${ref},"body":${request.body}}`;
+    case 'upsert': {
+      const url = `${apiBase}/sobjects/${object}/${encodeURIComponent(request.externalIdField)}/${encodeURIComponent(request.value)}`;
+      return `{"method":"PATCH","url":${JSON.stringify(url)},${ref},"body":${request.body}}`;
+    }
+    case 'delete':
+      return `{"method":"DELETE","url":"${apiBase}/sobjects/${object}/${encodeURIComponent(request.id)}",${ref}}`;
+  }
+}
+
+/** Number of records or ids in a collection subrequest. */
 export function sizeOf(request: CollectionRequest): number {
   return request.kind === 'delete' ? request.ids.length : request.records.length;
 }
 
-/** Sends up to five collection subrequests in one Composite call and returns one outcome per subrequest. */
-export async function sendCollections(
+/**
+ * Sends up to five collection subrequests and up to twenty single-record subrequests in one
+ * Composite call. Returns one outcome per collection subrequest and one SaveResult per single.
+ */
+export async function sendComposite(
   http: SalesforceHttp,
-  requests: CollectionRequest[],
+  collections: CollectionRequest[],
+  singles: SingleRequest[],
   options: CompositeOptions,
-): Promise<CollectionOutcome[]> {
-  if (requests.length === 0) return [];
-  if (requests.length > MAX_COLLECTIONS_PER_COMPOSITE) {
-    throw new RangeError(
-      `at most ${MAX_COLLECTIONS_PER_COMPOSITE} collection subrequests per Composite call`,
-    );
+): Promise<{ collections: CollectionOutcome[]; singles: SaveResult[] }> {
+  if (collections.length === 0 && singles.length === 0) return { collections: [], singles: [] };
+  if (
+    collections.length > MAX_COLLECTIONS_PER_COMPOSITE ||
+    collections.length + singles.length > MAX_SUBREQUESTS_PER_COMPOSITE
+  ) {
+    throw new RangeError('too many subrequests for one Composite call');
   }
   const apiBase = `/services/data/${http.apiVersion}`;
   const headers =
     options.headers && Object.keys(options.headers).length > 0
       ? `,"httpHeaders":${JSON.stringify(options.headers)}`
       : '';
-  const body = `{"allOrNone":false,"collateSubrequests":false,"compositeRequest":[${requests
-    .map((r, i) => subrequest(apiBase, r, i, headers))
-    .join(',')}]}`;
+  const parts: string[] = [];
+  collections.forEach((r, i) =>
+    parts.push(collectionSubrequest(apiBase, r, `"referenceId":"c${i}"${headers}`)),
+  );
+  singles.forEach((r, i) => parts.push(singleSubrequest(apiBase, r, `"referenceId":"s${i}"${headers}`)));
+  const body = `{"allOrNone":false,"collateSubrequests":false,"compositeRequest":[${parts.join(',')}]}`;
   const response = await http.request<{ compositeResponse: CompositeSubresponse[] }>({
     method: 'POST',
     path: '/composite',
@@ -91,25 +129,63 @@ export async function sendCollections(
     kind: 'composite',
     ...(options.counter ? { counter: options.counter } : {}),
   });
-  const subresponses = response.body?.compositeResponse ?? [];
-  return requests.map((request, i) => {
-    const sub = subresponses.find((s) => s.referenceId === `c${i}`) ?? subresponses[i];
-    if (sub === undefined) {
-      return {
-        ok: false,
-        status: 0,
-        error: {
-          statusCode: 'UNKNOWN_ERROR',
-          message: 'Salesforce returned no result for this subrequest',
+  const byRef = new Map<string, CompositeSubresponse>();
+  for (const sub of response.body?.compositeResponse ?? []) byRef.set(sub.referenceId, sub);
+  return {
+    collections: collections.map((request, i) => collectionOutcome(byRef.get(`c${i}`), request)),
+    singles: singles.map((_, i) => singleOutcome(byRef.get(`s${i}`))),
+  };
+}
+
+/** Sends collection subrequests only (at most five): the common case. */
+export async function sendCollections(
+  http: SalesforceHttp,
+  requests: CollectionRequest[],
+  options: CompositeOptions,
+): Promise<CollectionOutcome[]> {
+  return (await sendComposite(http, requests, [], options)).collections;
+}
+
+const MISSING: SalesforceRecordError = {
+  statusCode: 'UNKNOWN_ERROR',
+  message: 'Salesforce returned no result for this subrequest',
+  fields: [],
+};
+
+function collectionOutcome(
+  sub: CompositeSubresponse | undefined,
+  request: CollectionRequest,
+): CollectionOutcome {
+  if (sub === undefined) return { ok: false, status: 0, error: MISSING };
+  if (sub.httpStatusCode < 300 && Array.isArray(sub.body) && sub.body.length === sizeOf(request)) {
+    return { ok: true, results: sub.body as SaveResult[] };
+  }
+  return { ok: false, status: sub.httpStatusCode, error: subrequestError(sub) };
+}
+
+/** A single-record answer in SaveResult form: 201/200 bodies, 204 without body, 300 for an ambiguous key, errors. */
+function singleOutcome(sub: CompositeSubresponse | undefined): SaveResult {
+  if (sub === undefined) return { success: false, errors: [MISSING] };
+  const status = sub.httpStatusCode;
+  if (status === 204) return { success: true, errors: [] };
+  if (status < 300 && sub.body !== null && typeof sub.body === 'object' && !Array.isArray(sub.body)) {
+    const body = sub.body as SaveResult;
+    return { ...body, errors: body.errors ?? [] };
+  }
+  if (status === 300) {
+    const urls = Array.isArray(sub.body) ? (sub.body as unknown[]).map(String) : [];
+    return {
+      success: false,
+      errors: [
+        {
+          statusCode: 'DUPLICATE_EXTERNAL_ID',
+          message: `more than one record found for external id field: [${urls.map((u) => u.split('/').pop()).join(', ')}]`,
           fields: [],
         },
-      };
-    }
-    if (sub.httpStatusCode < 300 && Array.isArray(sub.body) && sub.body.length === sizeOf(request)) {
-      return { ok: true, results: sub.body as SaveResult[] };
-    }
-    return { ok: false, status: sub.httpStatusCode, error: subrequestError(sub) };
-  });
+      ],
+    };
+  }
+  return { success: false, errors: [subrequestError(sub)] };
 }
 
 /** The error of a failed subrequest (`[{errorCode, message, fields}]`), in per-record form. */
