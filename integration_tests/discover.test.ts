@@ -1,0 +1,86 @@
+/**
+ * The built CLI's discover against the emulator (PRODUCT.md section 8): exactly one
+ * DESTINATION_CATALOG, valid against the official protocol schema, covering the four service objects
+ * and the org's custom objects, and equal to the golden file kept under version control.
+ * UPDATE_GOLDEN=1 rewrites integration_tests/golden/discover-catalog.json after an intended change.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { startEmulator, type Emulator } from './emulator/index.js';
+import { ofType, runCli, tempFiles } from './helpers/cli.js';
+import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
+
+const GOLDEN = new URL('./golden/discover-catalog.json', import.meta.url);
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => emulator.close());
+
+describe('discover against the emulator', () => {
+  it('prints exactly one valid DESTINATION_CATALOG covering the service objects and the custom objects, equal to the golden file', async () => {
+    const files = tempFiles({ 'config.json': emulatorConfig(emulator) });
+    emulator.resetStats();
+    const result = await runCli(['discover', '--config', files['config.json']!]);
+    expect(result.code).toBe(0);
+    expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
+    const catalogs = ofType(result, 'DESTINATION_CATALOG');
+    expect(catalogs).toHaveLength(1);
+    expect(result.messages.filter((m) => m.type !== 'LOG')).toHaveLength(1);
+    const catalog = catalogs[0]!.destination_catalog as {
+      operations: Array<{
+        object_name: string;
+        sync_mode: string;
+        matching_keys?: string[][];
+        json_schema: { required?: string[]; properties: Record<string, unknown> };
+      }>;
+    };
+    const objects = [...new Set(catalog.operations.map((o) => o.object_name))].sort();
+    expect(objects).toEqual(['Account', 'Case', 'Contact', 'Custom__c', 'Lead', 'With_External_Id__c']);
+
+    const op = (object: string, mode: string) =>
+      catalog.operations.find((o) => o.object_name === object && o.sync_mode === mode);
+    expect(op('Contact', 'append_dedup')!.matching_keys).toEqual(
+      expect.arrayContaining([['Email'], ['External_ID__c']]),
+    );
+    expect(op('Contact', 'append')!.json_schema.required).toContain('LastName');
+    expect(op('Lead', 'append')!.json_schema.required).toEqual(
+      expect.arrayContaining(['Company', 'LastName']),
+    );
+    expect(op('Case', 'append')!.json_schema.properties).not.toHaveProperty('CaseNumber');
+    expect(op('Account', 'append_dedup')!.matching_keys).toEqual([['External_ID__c']]);
+    expect(op('With_External_Id__c', 'append_dedup')!.matching_keys).toEqual(
+      expect.arrayContaining([['External_Id__c']]),
+    );
+
+    // Describes ride in Composite calls: the whole discover costs a handful of API requests.
+    expect(emulator.stats().apiUsed).toBeLessThanOrEqual(3);
+
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, `${JSON.stringify(catalog, null, 2)}\n`);
+    expect(catalog).toEqual(JSON.parse(readFileSync(GOLDEN, 'utf8')));
+  });
+
+  it('ends with a config_error TRACE and no catalog when the credentials are refused', async () => {
+    const config = emulatorConfig(emulator);
+    (config.credentials as Record<string, string>).refresh_token = 'nope';
+    const files = tempFiles({ 'config.json': config });
+    const result = await runCli(['discover', '--config', files['config.json']!]);
+    expect(result.code).toBe(1);
+    expectValidProtocol(result);
+    expect(ofType(result, 'DESTINATION_CATALOG')).toHaveLength(0);
+    expect(ofType(result, 'TRACE')[0]!.trace.error).toMatchObject({
+      failure_type: 'config_error',
+      message: expect.stringMatching(/Reconnect/),
+    });
+  });
+
+  it('ends with a transient_error TRACE when Salesforce is unreachable', async () => {
+    const files = tempFiles({
+      'config.json': { ...emulatorConfig(emulator), login_url: 'http://127.0.0.1:1' },
+    });
+    const result = await runCli(['discover', '--config', files['config.json']!]);
+    expect(result.code).toBe(1);
+    expect(ofType(result, 'TRACE')[0]!.trace.error.failure_type).toBe('transient_error');
+  });
+});
