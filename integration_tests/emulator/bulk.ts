@@ -387,6 +387,14 @@ function prepareRow(columns: Column[], row: string[]): Prepared {
       prepared.idGiven = true;
       prepared.idValue = isNull ? null : cell;
     } else if (col.kind === 'field') {
+      if (isNull && col.field.type === 'boolean') {
+        prepared.valueError ??= recordError(
+          'INVALID_TYPE_ON_FIELD_IN_RECORD',
+          `${col.field.label}: value not of required type`,
+          [col.field.name],
+        );
+        continue;
+      }
       if (isNull) {
         prepared.fields.push(col.field);
         prepared.values.push(null);
@@ -465,7 +473,8 @@ function processBatch(core: Core, job: Job, columns: Column[], rows: string[][])
       dup !== undefined ? { success: false, errors: [dup] } : processRow(ctx, job, prepared[i]!);
     job.processed++;
     if (outcome.success) {
-      ok += csvLine([outcome.id ?? '', String(outcome.created === true), ...original]);
+      const created = outcome.created ?? job.operation === 'insert';
+      ok += csvLine([outcome.id ?? '', String(created), ...original]);
     } else {
       job.failed++;
       // sf__Id is filled for update/delete failures (v53.0+), empty for failed inserts (reference §4.1).

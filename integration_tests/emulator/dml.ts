@@ -187,6 +187,15 @@ export function prepareJson(
       return { deserialization: true, unknownField: key, fieldName: key, typeName: '', token: '', shown: '' };
     }
     if (value === null) {
+      if (field.type === 'boolean') {
+        // [3P]/[U] reference §5.2: null into a checkbox → INVALID_TYPE_ON_FIELD_IN_RECORD.
+        prepared.valueError ??= recordError(
+          'INVALID_TYPE_ON_FIELD_IN_RECORD',
+          `${field.label}: value not of required type`,
+          [field.name],
+        );
+        continue;
+      }
       prepared.fields.push(field);
       prepared.values.push(null);
       continue;

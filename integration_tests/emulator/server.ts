@@ -82,7 +82,7 @@ export const DEFAULT_REDIRECT_URIS = [
 ];
 
 /** Deterministic PRNG (mulberry32) for latency jitter; only used when a seed is set. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,0 +1,163 @@
+/**
+ * Versions and Describe (reference §2): the served documents are the fixture files, with exactly the
+ * documented additions.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { OBJECTS_WITH_ADDED_EXTERNAL_ID, SERVED_OBJECTS, resolveFixturesDir } from './fixtures.js';
+import { startEmulator } from './index.js';
+import { Api, send } from './test-support.js';
+import type { Emulator } from './types.js';
+
+const dir = resolveFixturesDir();
+const fixture = (file: string): Record<string, unknown> & { fields: Array<Record<string, unknown>> } =>
+  JSON.parse(readFileSync(join(dir, file), 'utf8'));
+
+let sf: Emulator;
+let api: Api;
+
+beforeAll(async () => {
+  sf = await startEmulator();
+  api = await Api.connect(sf);
+});
+
+afterAll(async () => {
+  await sf.close();
+});
+
+describe('GET /services/data/', () => {
+  it('lists 31.0 … 66.0 with release labels, without authentication or Sforce-Limit-Info', async () => {
+    sf.resetStats();
+    const reply = await send(`${sf.url}/services/data/`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('sforce-limit-info')).toBeNull();
+    expect(reply.body).toHaveLength(36);
+    expect(reply.body[0]).toEqual({ label: "Summer '14", url: '/services/data/v31.0', version: '31.0' });
+    const byVersion = new Map<string, string>(
+      reply.body.map((v: { version: string; label: string }) => [v.version, v.label]),
+    );
+    expect(byVersion.get('61.0')).toBe("Summer '24");
+    expect(byVersion.get('62.0')).toBe("Winter '25");
+    expect(byVersion.get('66.0')).toBe("Spring '26");
+    expect(byVersion.has('67.0')).toBe(false);
+    expect(sf.stats().byKind.versions).toBe(1);
+    expect(sf.stats().apiUsed).toBe(0);
+  });
+
+  it('offers only the configured versions and answers 404 NOT_FOUND for another', async () => {
+    const narrow = await startEmulator({ apiVersions: ['59.0', '60.0'] });
+    try {
+      const list = await send(`${narrow.url}/services/data`);
+      expect(list.body.map((v: { version: string }) => v.version)).toEqual(['59.0', '60.0']);
+      const narrowApi = await Api.connect(narrow, '61.0');
+      const reply = await narrowApi.get('/sobjects/');
+      expect(reply.status).toBe(404);
+      expect(reply.body).toEqual([
+        { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' },
+      ]);
+    } finally {
+      await narrow.close();
+    }
+  });
+});
+
+describe('global describe', () => {
+  it('is the recorded one plus the served custom objects, with Lead keyPrefix 00Q', async () => {
+    const reply = await api.get('/sobjects/');
+    expect(reply.status).toBe(200);
+    const recorded = fixture('describe-global.json') as unknown as {
+      sobjects: Array<Record<string, unknown>>;
+    };
+    const served = reply.body.sobjects as Array<Record<string, unknown>>;
+    expect(served).toHaveLength(recorded.sobjects.length + 2);
+    for (const entry of recorded.sobjects) {
+      const mine = served.find((s) => s.name === entry.name);
+      if (entry.name === 'Lead') expect(mine).toEqual({ ...entry, keyPrefix: '00Q' });
+      else expect(mine).toEqual(entry);
+    }
+    for (const name of ['Custom__c', 'With_External_Id__c']) {
+      const entry = served.find((s) => s.name === name)!;
+      expect(Object.keys(entry).sort()).toEqual(Object.keys(recorded.sobjects[0]!).sort());
+      expect(entry.custom).toBe(true);
+    }
+    expect(served.find((s) => s.name === 'Custom__c')!.keyPrefix).toBe('aB5');
+    expect(reply.body.maxBatchSize).toBe(200);
+  });
+
+  it('answers 304 for If-Modified-Since after the metadata date and 200 before it', async () => {
+    const notModified = await api.get('/sobjects/', { 'If-Modified-Since': 'Thu, 03 Sep 2020 21:35:07 GMT' });
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+    expect(notModified.headers.get('etag')).toMatch(/^"[0-9a-f]{8}"$/);
+    const modified = await api.get('/sobjects/', { 'If-Modified-Since': 'Thu, 01 Jan 2015 00:00:00 GMT' });
+    expect(modified.status).toBe(200);
+  });
+});
+
+describe('sObject describe', () => {
+  it.each([...SERVED_OBJECTS])(
+    '%s equals its fixture plus only the documented External_ID__c field',
+    async (name) => {
+      const reply = await api.get(`/sobjects/${name}/describe/`);
+      expect(reply.status).toBe(200);
+      const original = fixture(`describe-${name}.json`);
+      if (!(OBJECTS_WITH_ADDED_EXTERNAL_ID as readonly string[]).includes(name)) {
+        expect(reply.body).toEqual(original);
+        return;
+      }
+      const added = reply.body.fields.filter(
+        (f: { name: string }) => !original.fields.some((o) => o.name === f.name),
+      );
+      expect(added).toHaveLength(1);
+      expect({
+        ...reply.body,
+        fields: reply.body.fields.filter((f: { name: string }) => f.name !== 'External_ID__c'),
+      }).toEqual(original);
+      const field = added[0];
+      expect(Object.keys(field).sort()).toEqual(Object.keys(original.fields[0]!).sort());
+      expect(field).toMatchObject({
+        name: 'External_ID__c',
+        label: 'External ID',
+        type: 'string',
+        length: 255,
+        custom: true,
+        externalId: true,
+        idLookup: true,
+        unique: true,
+        caseSensitive: true,
+        nillable: true,
+        createable: true,
+        updateable: true,
+        filterable: true,
+        soapType: 'xsd:string',
+      });
+    },
+  );
+
+  it('does not serve the Person Account fixture (Account is the plain one)', async () => {
+    const reply = await api.get('/sobjects/Account/describe');
+    expect(reply.body.fields.some((f: { name: string }) => f.name.endsWith('__pc'))).toBe(false);
+  });
+
+  it('resolves object names case-insensitively', async () => {
+    const reply = await api.get('/sobjects/contact/describe');
+    expect(reply.status).toBe(200);
+    expect(reply.body.name).toBe('Contact');
+  });
+
+  it('answers 404 NOT_FOUND for an unknown object', async () => {
+    const reply = await api.get('/sobjects/Foo/describe');
+    expect(reply.status).toBe(404);
+    expect(reply.body).toEqual([
+      { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' },
+    ]);
+  });
+
+  it('counts describes by kind and adds Sforce-Limit-Info', async () => {
+    sf.resetStats();
+    const reply = await api.get('/sobjects/Case/describe');
+    expect(reply.headers.get('sforce-limit-info')).toBe(`api-usage=1/${sf.stats().apiMax}`);
+    expect(sf.stats().byKind.describe).toBe(1);
+  });
+});
