@@ -121,7 +121,7 @@ export interface StreamPlan {
   readonly resolve: (column: string) => ColumnPlan | null;
   /** The matching field's payload key, and the `MISSING_ARGUMENT` for a row without a value there. */
   readonly keyCheck: { readonly field: string; readonly missing: SalesforceRecordError } | undefined;
-  /** Per-row required check; empty for update. */
+  /** Per-row required check; create only (an upsert row may update, see planStream). */
   readonly required: readonly RequiredField[];
 }
 
@@ -362,15 +362,20 @@ class ColumnResolver {
   }
 
   /**
-   * Nulls: the key goes to the key check (MISSING_ARGUMENT); a checkbox is never null in Salesforce; a
-   * field required on create goes to the per-row check, which names every missing field at once; any
-   * other non-nillable field answers REQUIRED_FIELD_MISSING as Salesforce would (reference §3.4).
+   * Nulls: the key goes to the key check (MISSING_ARGUMENT); a checkbox is never null in Salesforce; on
+   * create, a field required on create goes to the per-row check, which names every missing field at
+   * once; any other non-nillable field (on upsert, a required one too: nulling it fails whether the row
+   * creates or updates) answers REQUIRED_FIELD_MISSING as Salesforce would (reference §3.4).
    */
   private nullRule(
     field: DescribeField,
     isKey: boolean,
   ): { nullMode: NullMode; nullError: SalesforceRecordError | undefined } {
-    if (isKey || this.options.nullHandling === 'skip' || this.requiredNames.has(field.name)) {
+    if (
+      isKey ||
+      this.options.nullHandling === 'skip' ||
+      (this.options.kind === 'create' && this.requiredNames.has(field.name))
+    ) {
       return { nullMode: 'omit', nullError: undefined };
     }
     if (field.type === 'boolean') return { nullMode: 'reject', nullError: nullCheckbox(field) };
@@ -544,9 +549,14 @@ export function planStream(describe: DescribeSObject, options: PlanOptions): Str
     columns,
     resolve: (column) => settle(column, lateDropped),
     keyCheck,
-    required: required.map((name) => ({
-      name,
-      relationship: findField(describe, name)?.relationshipName ?? undefined,
-    })),
+    // An upsert row without a required column may update an existing record, which needs no such
+    // value: only Salesforce knows which it is, so only creates are checked row by row.
+    required:
+      options.kind === 'create'
+        ? required.map((name) => ({
+            name,
+            relationship: findField(describe, name)?.relationshipName ?? undefined,
+          }))
+        : [],
   };
 }

@@ -240,9 +240,18 @@ describe('mapRecord checks required fields', () => {
     expect(errorOf(mapRecord(p, { LastName: 'Ng' })).message).toBe('Required fields are missing: [Company]');
   });
 
-  it('checks upserted rows too, since a row whose key matches nothing is created', () => {
-    const p = plan(lead, { kind: 'upsert', matchingField: 'Email', nullHandling: 'skip' });
-    expect(errorOf(mapRecord(p, { Email: 'a@example.com', LastName: 'Ng' }))).toEqual({
+  it('leaves an upserted row without a required column to Salesforce: it may update an existing record', () => {
+    const p = plan(lead, { kind: 'upsert', matchingField: 'Email', nullHandling: 'clear' });
+    expect(mapRecord(p, { Email: 'a@example.com', Title: 'CTO' })).toEqual({
+      ok: true,
+      payload: { Email: 'a@example.com', Title: 'CTO' },
+      key: 'a@example.com',
+    });
+  });
+
+  it('refuses an upserted row that nulls a required field, which fails whether it creates or updates', () => {
+    const p = plan(lead, { kind: 'upsert', matchingField: 'Email', nullHandling: 'clear' });
+    expect(errorOf(mapRecord(p, { Email: 'a@example.com', Company: null }))).toEqual({
       statusCode: 'REQUIRED_FIELD_MISSING',
       message: 'Required fields are missing: [Company]',
       fields: ['Company'],
@@ -346,7 +355,8 @@ describe('mapRecord reports the first problem', () => {
       'STRING_TOO_LONG',
     );
     expect(errorOf(mapRecord(p, { Title: 'CTO' })).statusCode).toBe('MISSING_ARGUMENT');
-    expect(errorOf(mapRecord(p, { Email: 'a@example.com' })).statusCode).toBe('REQUIRED_FIELD_MISSING');
+    const created = plan(lead, { kind: 'create', matchingField: 'Email' });
+    expect(errorOf(mapRecord(created, { Email: 'a@example.com' })).statusCode).toBe('REQUIRED_FIELD_MISSING');
   });
 
   it('hands out a fresh error each time', () => {

@@ -40,8 +40,9 @@ function fail(error: SalesforceRecordError): MapResult {
  * When several problems apply, the first is returned in this order — the order Salesforce itself
  * validates in: a value that cannot be converted (first in column order, including a null a field
  * cannot take), then a missing key (MISSING_ARGUMENT), then missing required fields
- * (REQUIRED_FIELD_MISSING, all of them in one error). The required check runs for upsert too: a row
- * whose key matches nothing is created, and Salesforce would refuse to create it.
+ * (REQUIRED_FIELD_MISSING, all of them in one error). The row-by-row required check runs for create
+ * only: an upsert row without a required column may update an existing record, so Salesforce decides;
+ * an upsert row that nulls a required field is refused, since that fails either way.
  *
  * Payload keys are only ever API names from Describe (never a record's key), so no record can reach
  * a prototype through the payload.
