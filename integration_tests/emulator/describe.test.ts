@@ -161,3 +161,39 @@ describe('sObject describe', () => {
     expect(sf.stats().byKind.describe).toBe(1);
   });
 });
+
+describe('other resources', () => {
+  it('lists the resources of a version', async () => {
+    const reply = await api.get('/');
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({
+      sobjects: '/services/data/v61.0/sobjects',
+      query: '/services/data/v61.0/query',
+    });
+  });
+
+  it('answers GET /sobjects/{Name} with the global entry and no recent items', async () => {
+    const reply = await api.get('/sobjects/Case');
+    expect(reply.body.objectDescribe.keyPrefix).toBe('500');
+    expect(reply.body.recentItems).toEqual([]);
+  });
+
+  it('serves the identity URL of the token response, with a bearer token', async () => {
+    const token = await send(`${sf.url}/services/oauth2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: sf.credentials.clientId,
+        client_secret: sf.credentials.clientSecret,
+        refresh_token: sf.credentials.refreshToken,
+      }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const identity = await send(token.body.id, {
+      headers: { authorization: `Bearer ${token.body.access_token}` },
+    });
+    expect(identity.status).toBe(200);
+    expect(identity.body).toMatchObject({ username: 'integration@example.com', active: true });
+    expect((await send(token.body.id)).status).toBe(403);
+  });
+});

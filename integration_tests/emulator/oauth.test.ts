@@ -3,7 +3,7 @@
  */
 import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { SignJWT, importPKCS8 } from 'jose';
+import { SignJWT, generateKeyPair, importPKCS8 } from 'jose';
 import { startEmulator } from './index.js';
 import { Api, send, tokenRequest } from './test-support.js';
 import type { Emulator } from './types.js';
@@ -274,6 +274,30 @@ describe('JWT bearer grant', () => {
         error: 'invalid_grant',
         error_description: "user hasn't approved this consumer",
       });
+    }
+  });
+
+  it('accepts a WebCrypto key (jose KeyLike) as the app public key', async () => {
+    const pair = await generateKeyPair('RS256');
+    const other = await startEmulator({
+      clients: [{ clientId: 'webcrypto-app', jwtPublicKey: pair.publicKey }],
+    });
+    try {
+      const signed = await new SignJWT({
+        iss: 'webcrypto-app',
+        sub: 'integration@example.com',
+        aud: other.url,
+        exp: Math.floor(Date.now() / 1000) + 60,
+      })
+        .setProtectedHeader({ alg: 'RS256' })
+        .sign(pair.privateKey);
+      const reply = await tokenRequest(other, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        assertion: signed,
+      });
+      expect(reply.status).toBe(200);
+    } finally {
+      await other.close();
     }
   });
 

@@ -6,7 +6,7 @@
  *
  * Tokens are deterministic (a hash of a counter), so runs are reproducible.
  */
-import { createHash, createHmac, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, type KeyObject, type webcrypto } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import type { User } from './dml.js';
 import { type ApiResponse, json } from './http-util.js';
@@ -19,7 +19,7 @@ interface Client {
   requireSecret: boolean;
   redirectUris: string[];
   rotate: boolean;
-  jwtKey: KeyObject | undefined;
+  jwtKey: KeyObject | webcrypto.CryptoKey | undefined;
   approvedUsers: Set<string> | undefined;
   runAsUser: string | undefined;
   scope: string;
@@ -112,7 +112,10 @@ export class OAuthServer {
 
   private nextToken(kind: string): string {
     this.seq++;
-    return base64url(createHash('sha256').update(`${kind}:${this.orgId}:${this.seq}`).digest());
+    // Deterministic per emulator (its URL carries the port), so a token of one never works on another.
+    return base64url(
+      createHash('sha256').update(`${kind}:${this.orgId}:${this.baseUrl()}:${this.seq}`).digest(),
+    );
   }
 
   /** The session of an `Authorization: Bearer …` (or `OAuth …`) header, if valid. */

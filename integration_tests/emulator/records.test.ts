@@ -160,7 +160,7 @@ describe('update and delete', () => {
     expect(read.body[0].errorCode).toBe('ENTITY_IS_DELETED');
   });
 
-  it('refuses an Id of another object with a MALFORMED-free 404', async () => {
+  it('answers 404 when the id in the URL belongs to another object', async () => {
     const accountId = (await api.post('/sobjects/Account', { Name: 'A' })).body.id;
     const reply = await api.patch(`/sobjects/Contact/${accountId}`, { LastName: 'x' });
     expect(reply.status).toBe(404);

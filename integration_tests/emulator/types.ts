@@ -3,7 +3,7 @@
  * controls. Every behaviour referred to here is described, with its source, in
  * ../shared/reference/salesforce-api.md (cited below as "reference §n").
  */
-import type { KeyObject } from 'node:crypto';
+import type { KeyObject, webcrypto } from 'node:crypto';
 
 /** A connected app ("client") registered with the emulator (reference §1). */
 export interface ClientOptions {
@@ -21,8 +21,11 @@ export interface ClientOptions {
   redirectUris?: string[];
   /** Refresh-token rotation: every refresh returns a new refresh token and invalidates the old one. */
   rotateRefreshTokens?: boolean;
-  /** Public key (PEM, SPKI or X.509 certificate, or a KeyObject) that verifies JWT-bearer assertions (reference §1.3). */
-  jwtPublicKey?: string | KeyObject;
+  /**
+   * Public key that verifies JWT-bearer assertions (reference §1.3): PEM (SPKI public key or the X.509
+   * certificate uploaded to the connected app), a KeyObject, or a WebCrypto CryptoKey (jose KeyLike).
+   */
+  jwtPublicKey?: string | KeyObject | webcrypto.CryptoKey;
   /**
    * Usernames that have approved (or were pre-approved by an admin for) this app. JWT bearer for any
    * other user fails with `user hasn't approved this consumer`. Default: every known user.
