@@ -1,0 +1,256 @@
+/**
+ * Failures that must never lose or duplicate a row (PRODUCT.md section 7), injected in the
+ * emulator while the built CLI writes: an access token that expires mid-run, a burst of 503s,
+ * dropped connections, locked rows, REQUEST_LIMIT_EXCEEDED (a window, then one too long), a
+ * rotated refresh token, and SIGTERM.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { startEmulator, type Emulator } from './emulator/index.js';
+import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
+import { catalog, configuredStream, record, streamState } from './helpers/messages.js';
+import { contactRow, CONTACT_COLUMNS } from './helpers/rows.js';
+import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator({
+    clients: [{ clientId: 'rotating-app', clientSecret: 'rotating-secret', rotateRefreshTokens: true }],
+    refreshTokens: [{ token: 'rotating-refresh-token-1', clientId: 'rotating-app' }],
+  });
+});
+afterAll(async () => emulator.close());
+beforeEach(() => emulator.reset());
+
+type Msg = Record<string, any>;
+
+function input(n: number, stateEvery: number, version = 1): string {
+  let text = '';
+  for (let i = 0; i < n; i += 1) {
+    text += record('contacts', contactRow(i, version));
+    if ((i + 1) % stateEvery === 0) text += streamState('contacts', i + 1, i + 1, stateEvery);
+  }
+  return text;
+}
+
+async function write(
+  text: string,
+  extra: Record<string, unknown> = {},
+  onLine?: (m: Msg, child: any) => void,
+  config?: Record<string, unknown>,
+): Promise<CliResult> {
+  const files = tempFiles({
+    'config.json':
+      config ??
+      emulatorConfig(emulator, {
+        salesforce_object: 'Contact',
+        external_id_field: 'External_ID__c',
+        ...extra,
+      }),
+    'catalog.json': catalog(configuredStream('contacts', CONTACT_COLUMNS)),
+  });
+  const result = await runCli(
+    ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+    {
+      stdin: text,
+      ...(onLine ? { onLine } : {}),
+    },
+  );
+  expectValidProtocol(result, [
+    emulator.credentials.clientSecret,
+    emulator.credentials.refreshToken,
+    'rotating-secret',
+  ]);
+  return result;
+}
+
+/** Every key 0..n-1 is in Salesforce exactly once. */
+function expectExactlyOnce(n: number): void {
+  const keys = emulator.records('Contact').map((r) => r.External_ID__c as string);
+  expect(keys).toHaveLength(n);
+  expect(new Set(keys).size).toBe(n);
+}
+
+const committedInStates = (result: CliResult) =>
+  ofType(result, 'STATE').reduce((sum, m) => sum + (m.state.destinationStats.recordCount as number), 0);
+
+describe('write survives', () => {
+  it('an access token that expires mid-run: one refresh, the call sent again, nothing lost', async () => {
+    emulator.faults.expireTokensAfter(3);
+    emulator.resetStats();
+    const result = await write(input(3_000, 500), {
+      advanced: { records_per_request: 200, parallel_requests: 2 },
+    });
+    expect(result.code).toBe(0);
+    expectExactlyOnce(3_000);
+    expect(committedInStates(result)).toBe(3_000);
+    expect(emulator.stats().byKind.oauth).toBe(2);
+  });
+
+  it('a burst of 503s: retried with backoff, nothing lost or duplicated', async () => {
+    emulator.faults.failNext({
+      count: 3,
+      status: 503,
+      match: { kind: 'composite' },
+      headers: { 'Retry-After': '0' },
+    });
+    const result = await write(input(2_000, 500), { advanced: { records_per_request: 200 } });
+    expect(result.code).toBe(0);
+    expectExactlyOnce(2_000);
+    expect(logText(result)).toMatch(/3 retries/);
+  });
+
+  it('dropped connections after Salesforce applied an upsert: re-sent safely, no duplicate', async () => {
+    emulator.faults.dropNext({ count: 2, when: 'after', match: { kind: 'composite' } });
+    const result = await write(input(2_000, 500), { advanced: { records_per_request: 200 } });
+    expect(result.code).toBe(0);
+    expectExactlyOnce(2_000);
+    expect(committedInStates(result)).toBe(2_000);
+  });
+
+  it('a dropped connection after Salesforce applied an insert: not re-sent, so no duplicate, and the rows are reported', async () => {
+    emulator.faults.dropNext({ count: 1, when: 'after', match: { kind: 'composite' } });
+    const result = await write(input(1_000, 1_000), {
+      sync_mode: 'insert',
+      advanced: { records_per_request: 200, parallel_requests: 1 },
+    });
+    expect(result.code).toBe(0);
+    expectExactlyOnce(1_000);
+    expect(logText(result)).toContain('OUTCOME_UNKNOWN: Salesforce may or may not have created this record');
+    expect(ofType(result, 'STATE')[0]!.state.destinationStats).toEqual({
+      recordCount: 800,
+      rejectedRecordCount: 200,
+    });
+  });
+
+  it('rows locked by another transaction (UNABLE_TO_LOCK_ROW): retried until they land', async () => {
+    emulator.seed('Contact', [contactRow(5), contactRow(6)]);
+    emulator.faults.lockRows({
+      object: 'Contact',
+      match: { field: 'External_ID__c', values: ['C-5', 'C-6'] },
+      times: 2,
+    });
+    const result = await write(input(100, 100, 2));
+    expect(result.code).toBe(0);
+    expectExactlyOnce(100);
+    expect(
+      emulator
+        .records('Contact')
+        .filter((r) => ['C-5', 'C-6'].includes(r.External_ID__c as string))
+        .map((r) => r.Department),
+    ).toEqual(['Dept v2', 'Dept v2']);
+    expect(logText(result)).toContain(
+      '2 record(s) were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying',
+    );
+    expect(ofType(result, 'STATE')[0]!.state.destinationStats).toEqual({
+      recordCount: 100,
+      rejectedRecordCount: 0,
+    });
+  });
+
+  it('a REQUEST_LIMIT_EXCEEDED window: pauses, then carries on, nothing lost', async () => {
+    emulator.faults.requestLimitExceeded({ forMs: 1_500 });
+    const result = await write(input(1_000, 500));
+    expect(result.code).toBe(0);
+    expectExactlyOnce(1_000);
+    expect(logText(result)).toMatch(/REQUEST_LIMIT_EXCEEDED \(TotalRequests Limit exceeded\.\); pausing/);
+    expect(logText(result)).toMatch(/paused \d+ s on REQUEST_LIMIT_EXCEEDED/);
+  });
+});
+
+describe('write stops cleanly', () => {
+  it('when the API limit outlasts the configured wait: echoes every earned state, then a transient_error; a re-run completes without duplicates', async () => {
+    emulator.configure({ latencyMs: 20 });
+    try {
+      let tripped = false;
+      const result = await write(
+        input(5_000, 100),
+        { advanced: { records_per_request: 100, rate_limit_max_wait_seconds: 1 } },
+        (m) => {
+          if (m.type === 'STATE' && !tripped) {
+            tripped = true;
+            emulator.faults.requestLimitExceeded({ forMs: 60_000 });
+          }
+        },
+      );
+      expect(result.code).toBe(1);
+      const trace = ofType(result, 'TRACE').at(-1)!.trace.error;
+      expect(trace.failure_type).toBe('transient_error');
+      expect(trace.message).toContain("Salesforce's API limit stopped the sync");
+      const echoed = ofType(result, 'STATE').map((m) => m.state.stream.stream_state.cursor as number);
+      expect(echoed.length).toBeGreaterThan(0);
+      expect(echoed.length).toBeLessThan(50);
+      expect(echoed).toEqual(echoed.map((_, k) => (k + 1) * 100));
+      const keys = new Set(emulator.records('Contact').map((r) => r.External_ID__c));
+      for (let i = 0; i < echoed.at(-1)!; i += 1) expect(keys.has(`C-${i}`)).toBe(true);
+    } finally {
+      emulator.configure({ latencyMs: 0 });
+      emulator.faults.clear();
+    }
+    const rerun = await write(input(5_000, 100));
+    expect(rerun.code).toBe(0);
+    expectExactlyOnce(5_000);
+  });
+
+  it('on SIGTERM: finishes the calls in flight, echoes only states whose records are in Salesforce, exits non-zero', async () => {
+    emulator.configure({ latencyMs: 50 });
+    try {
+      let signalled = false;
+      const result = await write(
+        input(20_000, 200),
+        { advanced: { records_per_request: 200, parallel_requests: 2 } },
+        (m, child) => {
+          if (m.type === 'STATE' && !signalled) {
+            signalled = true;
+            child.kill('SIGTERM');
+          }
+        },
+      );
+      expect(result.code).not.toBe(0);
+      expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
+        failure_type: 'transient_error',
+        message: expect.stringContaining('stopped (SIGTERM)'),
+      });
+      const echoed = ofType(result, 'STATE').map((m) => m.state.stream.stream_state.cursor as number);
+      expect(echoed.length).toBeLessThan(100);
+      const keys = new Set(emulator.records('Contact').map((r) => r.External_ID__c));
+      for (let i = 0; i < echoed.at(-1)!; i += 1) expect(keys.has(`C-${i}`)).toBe(true);
+      expect(keys.size).toBeLessThan(20_000);
+      expect(logText(result)).toContain('Received SIGTERM');
+    } finally {
+      emulator.configure({ latencyMs: 0 });
+    }
+  });
+});
+
+describe('refresh-token rotation', () => {
+  it('persists the rotated refresh token with a CONTROL message the old one no longer works', async () => {
+    const config = {
+      credentials: {
+        auth_type: 'oauth2_refresh_token',
+        client_id: 'rotating-app',
+        client_secret: 'rotating-secret',
+        refresh_token: 'rotating-refresh-token-1',
+      },
+      login_url: emulator.url,
+      salesforce_object: 'Contact',
+      external_id_field: 'External_ID__c',
+    };
+    const result = await write(input(10, 10), {}, undefined, config);
+    expect(result.code).toBe(0);
+    const controls = ofType(result, 'CONTROL');
+    expect(controls).toHaveLength(1);
+    const persisted = controls[0]!.control.connectorConfig.config;
+    expect(persisted.credentials.refresh_token).not.toBe('rotating-refresh-token-1');
+    expect({ ...persisted, credentials: { ...persisted.credentials, refresh_token: 'x' } }).toEqual({
+      ...config,
+      credentials: { ...config.credentials, refresh_token: 'x' },
+    });
+    expect(logText(result)).not.toContain(persisted.credentials.refresh_token);
+
+    const files = tempFiles({ 'old.json': config, 'new.json': persisted });
+    const old = await runCli(['check', '--config', files['old.json']!]);
+    expect(ofType(old, 'CONNECTION_STATUS')[0]!.connectionStatus.status).toBe('FAILED');
+    const fresh = await runCli(['check', '--config', files['new.json']!]);
+    expect(ofType(fresh, 'CONNECTION_STATUS')[0]!.connectionStatus.status).toBe('SUCCEEDED');
+  });
+});
