@@ -37,14 +37,23 @@ const VALUE_KEYS = new Set([
 ]);
 const ID_KEYS = new Set(['id', 'Id']);
 
-/** Differences between the shapes of two JSON values (empty when they agree). */
-function shapeDiff(actual: unknown, expected: unknown, path = '$'): string[] {
+/**
+ * Differences between the shapes of two JSON values (empty when they agree). `ids` translates recorded
+ * ids to the emulator's: a recorded id seen again must come back as the same emulator id (e.g. the
+ * second Email upsert returns the ids the first one created).
+ */
+function shapeDiff(
+  actual: unknown,
+  expected: unknown,
+  path = '$',
+  ids = new Map<string, unknown>(),
+): string[] {
   if (expected === null || actual === null)
     return actual === expected ? [] : [`${path}: ${JSON.stringify(actual)} vs ${JSON.stringify(expected)}`];
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return [`${path}: not an array`];
     if (actual.length !== expected.length) return [`${path}: length ${actual.length} vs ${expected.length}`];
-    return expected.flatMap((e, i) => shapeDiff(actual[i], e, `${path}[${i}]`));
+    return expected.flatMap((e, i) => shapeDiff(actual[i], e, `${path}[${i}]`, ids));
   }
   if (typeof expected === 'object') {
     if (typeof actual !== 'object' || Array.isArray(actual)) return [`${path}: not an object`];
@@ -55,11 +64,16 @@ function shapeDiff(actual: unknown, expected: unknown, path = '$'): string[] {
     if (JSON.stringify(keysA) !== JSON.stringify(keysE))
       return [`${path}: keys ${keysA.join(',')} vs ${keysE.join(',')}`];
     return keysE.flatMap((k) => {
-      const diffs = shapeDiff(a[k], e[k], `${path}.${k}`);
+      const diffs = shapeDiff(a[k], e[k], `${path}.${k}`, ids);
       if (VALUE_KEYS.has(k) && a[k] !== e[k] && typeof e[k] !== 'object')
         diffs.push(`${path}.${k}: ${JSON.stringify(a[k])} vs ${JSON.stringify(e[k])}`);
-      if (ID_KEYS.has(k) && typeof e[k] === 'string' && String(a[k]).slice(0, 3) !== e[k].slice(0, 3))
-        diffs.push(`${path}.${k}: key prefix`);
+      const recordedId = e[k];
+      if (ID_KEYS.has(k) && typeof recordedId === 'string') {
+        if (String(a[k]).slice(0, 3) !== recordedId.slice(0, 3)) diffs.push(`${path}.${k}: key prefix`);
+        if (ids.has(recordedId) && ids.get(recordedId) !== a[k])
+          diffs.push(`${path}.${k}: not the id returned before`);
+        ids.set(recordedId, a[k]);
+      }
       return diffs;
     });
   }
@@ -89,6 +103,8 @@ function writesTo(exchange: Exchange): string[] {
 
 let sf: Emulator;
 let api: Api;
+/** Recorded id → emulator id, across the whole replay. */
+const idMap = new Map<string, unknown>();
 
 beforeAll(async () => {
   sf = await startEmulator();
@@ -117,7 +133,7 @@ describe('recorded exchanges, replayed in order against one emulator', () => {
         return;
       }
       expect(reply.status).toBe(exchange.response.status);
-      expect(shapeDiff(reply.body, exchange.response.body)).toEqual([]);
+      expect(shapeDiff(reply.body, exchange.response.body, '$', idMap)).toEqual([]);
     });
   });
 
@@ -135,5 +151,7 @@ describe('the shape comparison itself', () => {
     expect(shapeDiff([1, 2], [1])).not.toEqual([]);
     expect(shapeDiff({ id: '001aaa' }, { id: '003aaa' })).not.toEqual([]);
     expect(shapeDiff({ id: '003aaa', n: 1 }, { id: '003bbb', n: 2 })).toEqual([]);
+    const seen = new Map<string, unknown>([['003rec', '003old']]);
+    expect(shapeDiff({ id: '003new' }, { id: '003rec' }, '$', seen)).not.toEqual([]);
   });
 });
