@@ -191,7 +191,7 @@ describe('job lifecycle', () => {
   });
 
   it('processes in internal batches: InProgress is observable and DailyBulkApiBatches decreases', async () => {
-    sf.configure({ bulkBatchSize: 2, bulkBatchDelayMs: 40 });
+    sf.configure({ bulkBatchSize: 2, bulkBatchDelayMs: 100 });
     const before = (await api.get('/limits')).body.DailyBulkApiBatches.Remaining as number;
     const csv = `LastName\n${Array.from({ length: 6 }, (_, i) => `n${i}`).join('\n')}\n`;
     const job = await createJob({ object: 'Contact', operation: 'insert' });
