@@ -59,9 +59,12 @@ export async function runLogin(
   const { verifier, challenge } = pkcePair();
   const state = base64url(randomBytes(16));
 
+  // `localhost` may resolve to 127.0.0.1 or ::1, depending on the machine: listen on both loopbacks,
+  // and on nothing else (the code must not be reachable from the network).
   const server = http.createServer();
+  const server6 = http.createServer();
   const callback = new Promise<Callback>((resolve) => {
-    server.on('request', (req, res) => {
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const url = new URL(req.url ?? '/', redirectUri);
       if (url.pathname !== '/OauthRedirect') {
         res.writeHead(404).end();
@@ -89,7 +92,9 @@ export async function runLogin(
             : '<p>Salesforce login failed; see the terminal.</p>',
         );
       resolve(result);
-    });
+    };
+    server.on('request', handle);
+    server6.on('request', handle);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -102,6 +107,11 @@ export async function runLogin(
     server.listen(command.port, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => {
+    // No IPv6 loopback on this machine is fine: 127.0.0.1 answers.
+    server6.once('error', () => resolve());
+    server6.listen(port, '::1', () => resolve());
+  });
   try {
     const authorize = new URL(`${loginUrl}/services/oauth2/authorize`);
     authorize.search = new URLSearchParams({
@@ -187,7 +197,9 @@ export async function runLogin(
     tell('Login complete: paste the block above into your config (keep it secret).');
     return 0;
   } finally {
-    server.close();
-    server.closeAllConnections();
+    for (const s of [server, server6]) {
+      if (s.listening) s.close();
+      s.closeAllConnections();
+    }
   }
 }

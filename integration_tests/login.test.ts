@@ -1,0 +1,150 @@
+/**
+ * The login command end to end (PRODUCT.md section 2): the built CLI prints an authorize URL with an
+ * S256 PKCE challenge, the "browser" (this test) follows it through the emulator's authorize endpoint
+ * back to the CLI's loopback redirect, the CLI exchanges the code with its code_verifier (which the
+ * emulator verifies) and prints a credentials block that works.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { startEmulator, type Emulator } from './emulator/index.js';
+import { MAIN, ofType, runCli, tempFiles } from './helpers/cli.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let emulator: Emulator;
+let port: number;
+beforeAll(async () => {
+  port = await freePort();
+  emulator = await startEmulator({
+    clients: [
+      { clientId: 'pkce-app', redirectUris: [`http://localhost:${port}/OauthRedirect`] },
+      {
+        clientId: 'secret-app',
+        clientSecret: 'secret-app-secret',
+        redirectUris: [`http://localhost:${port}/OauthRedirect`],
+      },
+    ],
+  });
+});
+afterAll(async () => emulator.close());
+
+/** Runs login; `browse` plays the browser once the authorize URL appears on stderr. */
+function login(args: string[], browse: (authorizeUrl: string) => Promise<void>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'login', '--login-url', emulator.url, '--port', String(port), ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    let browsed = false;
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      const url = /(http:\/\/\S+\/services\/oauth2\/authorize\?\S+)/.exec(stderr)?.[1];
+      if (url !== undefined && !browsed && stderr.includes('Waiting for the redirect')) {
+        browsed = true;
+        browse(url).catch(reject);
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Follows the authorize URL: the emulator redirects (302) to the CLI's loopback callback. */
+async function approve(url: string): Promise<void> {
+  const authorize = await fetch(url, { redirect: 'manual' });
+  expect(authorize.status).toBe(302);
+  const callback = await fetch(authorize.headers.get('location')!);
+  expect(callback.status).toBe(200);
+}
+
+describe('login', () => {
+  it('runs the PKCE web-server flow on a loopback redirect and prints a working credentials block', async () => {
+    let challenge: URLSearchParams | undefined;
+    const result = await login(['--client-id', 'pkce-app'], async (url) => {
+      challenge = new URL(url).searchParams;
+      await approve(url);
+    });
+    expect(result.code).toBe(0);
+    expect(challenge!.get('code_challenge_method')).toBe('S256');
+    expect(challenge!.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(challenge!.get('redirect_uri')).toBe(`http://localhost:${port}/OauthRedirect`);
+    expect(challenge!.get('scope')).toBe('api refresh_token');
+    const block = JSON.parse(result.stdout) as {
+      credentials: Record<string, string>;
+      login_url: string;
+      instance_url: string;
+    };
+    expect(block.credentials).toEqual({
+      auth_type: 'oauth2_refresh_token',
+      client_id: 'pkce-app',
+      refresh_token: expect.any(String),
+    });
+    expect(block.login_url).toBe(emulator.url);
+    expect(block.instance_url).toBe(emulator.url);
+    expect(result.stderr).not.toContain(block.credentials.refresh_token!);
+
+    const files = tempFiles({ 'config.json': { ...block, salesforce_object: 'Contact' } });
+    const check = await runCli(['check', '--config', files['config.json']!]);
+    expect(ofType(check, 'CONNECTION_STATUS')[0]!.connectionStatus.status).toBe('SUCCEEDED');
+  });
+
+  it('sends the client secret for apps that require it', async () => {
+    const result = await login(
+      ['--client-id', 'secret-app', '--client-secret', 'secret-app-secret'],
+      approve,
+    );
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).credentials.client_secret).toBe('secret-app-secret');
+    expect(result.stderr).not.toContain('secret-app-secret');
+  });
+
+  it('ignores a callback that does not carry its state, then completes with the right one', async () => {
+    const result = await login(['--client-id', 'pkce-app'], async (url) => {
+      const forged = await fetch(`http://127.0.0.1:${port}/OauthRedirect?code=stolen&state=wrong`);
+      expect(forged.status).toBe(400);
+      await approve(url);
+    });
+    expect(result.code).toBe(0);
+  });
+
+  it('fails with a config_error saying what to check when Salesforce denies access', async () => {
+    const result = await login(['--client-id', 'pkce-app'], async (url) => {
+      const state = new URL(url).searchParams.get('state')!;
+      await fetch(
+        `http://localhost:${port}/OauthRedirect?error=access_denied&error_description=end-user+denied+authorization&state=${state}`,
+      );
+    });
+    expect(result.code).toBe(1);
+    const trace = JSON.parse(result.stdout.trim().split('\n').at(-1)!).trace.error;
+    expect(trace.failure_type).toBe('config_error');
+    expect(trace.message).toContain(
+      'Salesforce did not grant access (access_denied: end-user denied authorization)',
+    );
+  });
+
+  it('refuses to start without a client id', async () => {
+    const result = await runCli(['login', '--login-url', emulator.url, '--port', String(port)], {
+      env: { SALESFORCE_CLIENT_ID: '' },
+    });
+    expect(result.code).toBe(1);
+    expect(ofType(result, 'TRACE')[0]!.trace.error.message).toContain('login needs --client-id');
+  });
+});
