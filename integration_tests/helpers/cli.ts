@@ -39,6 +39,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Called with each stdout line as it arrives. */
   onLine?: (message: Record<string, any>, child: ReturnType<typeof spawn>) => void;
+  /** Called once the child is spawned (e.g. to watch its memory). */
+  onStart?: (child: ReturnType<typeof spawn>) => void;
   timeoutMs?: number;
 }
 
@@ -61,6 +63,7 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
       env: { ...process.env, NODE_OPTIONS: '', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    options.onStart?.(child);
     let stdout = '';
     let stderr = '';
     let pending = '';

@@ -1,0 +1,321 @@
+/**
+ * Audience modes through the built CLI against the emulator (PRODUCT.md section 5): add, remove and
+ * mirror, the managed-record rule, mirror's guards, dry run, and SOQL quoting of hostile keys.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { startEmulator, type Emulator } from './emulator/index.js';
+import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
+import { catalog, configuredStream, record, streamState, streamStatus } from './helpers/messages.js';
+import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => emulator.close());
+beforeEach(() => emulator.reset());
+
+const COLUMNS = ['External_ID__c', 'LastName', 'Title'];
+
+async function sync(
+  mode: string,
+  rows: Array<Record<string, unknown>>,
+  options: {
+    status?: 'COMPLETE' | 'INCOMPLETE' | null;
+    advanced?: Record<string, unknown>;
+    keyField?: string;
+    onPid?: (pid: number) => void;
+  } = {},
+): Promise<CliResult> {
+  let input = streamStatus('audience', 'STARTED');
+  rows.forEach((row) => (input += record('audience', row)));
+  input += streamState('audience', 'end', 1, rows.length);
+  const status = options.status === undefined ? 'COMPLETE' : options.status;
+  if (status !== null) input += streamStatus('audience', status);
+  const files = tempFiles({
+    'config.json': emulatorConfig(emulator, {
+      salesforce_object: 'Contact',
+      sync_mode: mode,
+      external_id_field: options.keyField ?? 'External_ID__c',
+      ...(options.advanced ? { advanced: options.advanced } : {}),
+    }),
+    'catalog.json': catalog(configuredStream('audience', COLUMNS)),
+  });
+  const result = await runCli(
+    ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+    { stdin: input },
+  );
+  expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
+  return result;
+}
+
+const contact = (key: string, title = 'member') => ({
+  External_ID__c: key,
+  LastName: `Person ${key}`,
+  Title: title,
+});
+/** The key of every Contact, sorted; `(none)` for a record without one. */
+const keys = () =>
+  emulator
+    .records('Contact')
+    .map((r) => (r.External_ID__c as string | null | undefined) ?? '(none)')
+    .sort();
+const lastStats = (result: CliResult) => ofType(result, 'STATE').at(-1)!.state.destinationStats;
+
+describe('add', () => {
+  it('creates the rows whose key is new and leaves existing records exactly as they were', async () => {
+    const [existing] = emulator.seed('Contact', [
+      { External_ID__c: 'A-1', LastName: 'Original', Title: 'keep me' },
+    ]);
+    const before = emulator.record('Contact', existing!);
+    const result = await sync('add', [contact('A-1', 'overwritten?'), contact('A-2'), contact('A-3')]);
+    expect(result.code).toBe(0);
+    expect(emulator.record('Contact', existing!)).toEqual(before);
+    expect(keys()).toEqual(['A-1', 'A-2', 'A-3']);
+    expect(lastStats(result)).toEqual({ recordCount: 3, rejectedRecordCount: 0 });
+    expect(logText(result)).toContain('3 committed (2 created, 1 unchanged)');
+  });
+});
+
+describe('remove', () => {
+  it('deletes exactly the records whose key arrives and counts unknown keys as already removed', async () => {
+    emulator.seed(
+      'Contact',
+      ['R-1', 'R-2', 'R-3'].map((k) => ({ External_ID__c: k, LastName: k })),
+    );
+    emulator.seed('Contact', [{ LastName: 'No key' }]);
+    const result = await sync('remove', [contact('R-1'), contact('R-3'), contact('R-404')]);
+    expect(result.code).toBe(0);
+    expect(keys()).toEqual(['(none)', 'R-2']);
+    expect(lastStats(result)).toEqual({ recordCount: 3, rejectedRecordCount: 0 });
+    expect(logText(result)).toContain('3 committed (2 deleted, 1 unchanged)');
+    expect(logText(result)).toMatch(/audience → Contact remove: .*; 2 API requests\./);
+  });
+
+  it('deletes by Id when the key field is Id', async () => {
+    const ids = emulator.seed('Contact', [{ LastName: 'one' }, { LastName: 'two' }]);
+    const files = tempFiles({
+      'config.json': emulatorConfig(emulator, {
+        salesforce_object: 'Contact',
+        sync_mode: 'remove',
+        external_id_field: 'Id',
+      }),
+      'catalog.json': catalog(configuredStream('gone', ['Id'])),
+    });
+    const result = await runCli(
+      ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+      {
+        stdin: record('gone', { Id: ids[0] }) + streamState('gone', 1, 1),
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(emulator.records('Contact').map((r) => r.LastName)).toEqual(['two']);
+  });
+});
+
+describe('mirror', () => {
+  beforeEach(() => {
+    emulator.seed(
+      'Contact',
+      ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8', 'M-9', 'M-10'].map((k) => ({
+        External_ID__c: k,
+        LastName: k,
+      })),
+    );
+    emulator.seed('Contact', [{ LastName: 'Created by hand, no key' }]);
+  });
+
+  it('upserts every row, then deletes exactly the managed records whose key did not arrive, never one without a key', async () => {
+    const arriving = ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8', 'M-11'].map((k) =>
+      contact(k, 'mirrored'),
+    );
+    const result = await sync('mirror', arriving);
+    expect(result.code).toBe(0);
+    expect(keys()).toEqual(['(none)', 'M-1', 'M-11', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8']);
+    expect(
+      emulator
+        .records('Contact')
+        .filter((r) => r.External_ID__c)
+        .every((r) => r.Title === 'mirrored'),
+    ).toBe(true);
+    expect(logText(result)).toMatch(
+      /deleted 2 of 11 managed records whose External_ID__c did not arrive \(\d+ API requests\)/,
+    );
+    expect(logText(result)).toContain('mirror: deleted 2 of 11 managed records.');
+  });
+
+  it('keeps a record whose row Salesforce would refuse: its key still arrived', async () => {
+    const rows = ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8', 'M-9'].map((k) => contact(k));
+    rows.push({ External_ID__c: 'M-10', LastName: 'x'.repeat(500) });
+    const result = await sync('mirror', rows);
+    expect(result.code).toBe(0);
+    expect(keys()).toContain('M-10');
+    expect(logText(result)).toContain('deleted 0 of 10 managed records');
+  });
+
+  it.each([
+    ['the stream ended INCOMPLETE', 'INCOMPLETE' as const, 'the stream ended INCOMPLETE'],
+    ['the stream sent no status', null, 'the stream sent no COMPLETE status'],
+  ])('deletes nothing when %s, and says why', async (_what, status, why) => {
+    const result = await sync('mirror', [contact('M-1')], { status });
+    expect(result.code).toBe(0);
+    expect(emulator.count('Contact')).toBe(11);
+    expect(logText(result)).toContain(`no records deleted, because ${why}`);
+  });
+
+  it('refuses with a config_error, deleting nothing, when the stream brought zero rows', async () => {
+    const result = await sync('mirror', []);
+    expect(result.code).toBe(1);
+    expect(emulator.count('Contact')).toBe(11);
+    const trace = ofType(result, 'TRACE').at(-1)!.trace.error;
+    expect(trace.failure_type).toBe('config_error');
+    expect(trace.message).toContain('the stream brought zero rows');
+    expect(trace.message).toContain('mirror_allow_empty_source');
+  });
+
+  it('deletes every managed record for an empty source only when allowed, and still never a record without a key', async () => {
+    const result = await sync('mirror', [], {
+      advanced: { mirror_allow_empty_source: true, mirror_max_delete_percent: 100 },
+    });
+    expect(result.code).toBe(0);
+    expect(keys()).toEqual(['(none)']);
+  });
+
+  it('refuses with a config_error, deleting nothing, when the deletion exceeds the guard', async () => {
+    const result = await sync(
+      'mirror',
+      ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7'].map((k) => contact(k)),
+    );
+    expect(result.code).toBe(1);
+    expect(emulator.count('Contact')).toBe(11);
+    expect(ofType(result, 'STATE')).toHaveLength(1);
+    const trace = ofType(result, 'TRACE').at(-1)!.trace.error;
+    expect(trace.failure_type).toBe('config_error');
+    expect(trace.message).toContain('would remove more than 20 % of the managed records');
+    expect(trace.message).toContain('mirror_max_delete_percent');
+  });
+
+  it('deletes above 20 % when the guard is raised', async () => {
+    const result = await sync(
+      'mirror',
+      ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7'].map((k) => contact(k)),
+      {
+        advanced: { mirror_max_delete_percent: 50 },
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(emulator.count('Contact')).toBe(8);
+  });
+});
+
+describe('dry run', () => {
+  it('changes nothing, still echoes states, and reports what each operation would do', async () => {
+    emulator.seed(
+      'Contact',
+      ['D-1', 'D-2', 'D-3'].map((k) => ({ External_ID__c: k, LastName: k })),
+    );
+    const snapshot = JSON.stringify(emulator.records('Contact'));
+    const mirror = await sync('mirror', [contact('D-1'), contact('D-4')], {
+      advanced: { dry_run: true, mirror_max_delete_percent: 100 },
+    });
+    expect(mirror.code).toBe(0);
+    expect(JSON.stringify(emulator.records('Contact'))).toBe(snapshot);
+    expect(lastStats(mirror)).toEqual({ recordCount: 2, rejectedRecordCount: 0 });
+    expect(logText(mirror)).toContain(
+      'dry run: would update 1 (e.g. D-1); would create 1 (e.g. D-4); would delete (mirror) 2 (e.g. D-2, D-3).',
+    );
+
+    const remove = await sync('remove', [contact('D-1'), contact('D-9')], { advanced: { dry_run: true } });
+    expect(logText(remove)).toContain(
+      'dry run: would delete 1 (e.g. D-1); would skip (already absent) 1 (e.g. D-9).',
+    );
+    const add = await sync('add', [contact('D-1'), contact('D-7')], { advanced: { dry_run: true } });
+    expect(logText(add)).toContain('dry run: would leave unchanged 1 (e.g. D-1); would create 1 (e.g. D-7).');
+    expect(JSON.stringify(emulator.records('Contact'))).toBe(snapshot);
+  });
+});
+
+describe('keys that try to break the query', () => {
+  it('matches keys with quotes, backslashes and unicode exactly, and a key can never widen the query', async () => {
+    const hostile = [
+      "O'Brien",
+      'back\\slash',
+      "x' OR External_ID__c != null OR External_ID__c = 'y",
+      'Zoë "quoted"',
+      'tab\there',
+    ];
+    emulator.seed(
+      'Contact',
+      [...hostile, 'innocent'].map((k) => ({ External_ID__c: k, LastName: 'seed' })),
+    );
+    const result = await sync(
+      'remove',
+      hostile.slice(0, 2).map((k) => contact(k)),
+    );
+    expect(result.code).toBe(0);
+    expect(keys()).toEqual([...hostile.slice(2), 'innocent'].sort());
+    const injection = await sync('remove', [contact(hostile[2]!)]);
+    expect(injection.code).toBe(0);
+    expect(keys()).toEqual([hostile[3], hostile[4], 'innocent'].sort());
+    await sync(
+      'add',
+      hostile.slice(3).map((k) => contact(k, 'should not change')),
+    );
+    expect(emulator.records('Contact').filter((r) => r.Title === 'should not change')).toHaveLength(0);
+  });
+});
+
+describe('memory', () => {
+  it('mirrors 200,000 keys with peak memory within the benchmark bound (200 MB)', async () => {
+    const total = 200_000;
+    emulator.seed(
+      'Contact',
+      Array.from({ length: total + 1_000 }, (_, i) => ({ External_ID__c: `K-${i}`, LastName: 'x' })),
+    );
+    let peakKb = 0;
+    let input = streamStatus('audience', 'STARTED');
+    for (let i = 0; i < total; i += 1) {
+      input += record('audience', { External_ID__c: `K-${i}`, LastName: 'x' });
+      if ((i + 1) % 20_000 === 0) input += streamState('audience', i, i, 20_000);
+    }
+    input += streamStatus('audience', 'COMPLETE');
+    const files = tempFiles({
+      'config.json': emulatorConfig(emulator, {
+        salesforce_object: 'Contact',
+        sync_mode: 'mirror',
+        external_id_field: 'External_ID__c',
+      }),
+      'catalog.json': catalog(configuredStream('audience', ['External_ID__c', 'LastName'])),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const result = await runCli(
+      ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+      {
+        stdin: input,
+        onStart: (child) => {
+          // VmHWM is the process's peak resident set, kept by the kernel.
+          timer = setInterval(() => {
+            try {
+              const kb = Number(
+                /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0,
+              );
+              peakKb = Math.max(peakKb, kb);
+            } catch {
+              // the process has exited
+            }
+          }, 50);
+        },
+        timeoutMs: 240_000,
+      },
+    );
+    clearInterval(timer);
+    expect(result.code).toBe(0);
+    expect(emulator.count('Contact')).toBe(total);
+    expect(logText(result)).toContain(
+      `deleted 1,000 of ${(total + 1_000).toLocaleString('en-US')} managed records`,
+    );
+    expect(peakKb).toBeGreaterThan(0);
+    expect(peakKb / 1024).toBeLessThan(200);
+  }, 300_000);
+});
