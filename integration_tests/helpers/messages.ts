@@ -24,17 +24,27 @@ export function globalState(cursor: unknown, id: number, streams: string[]): str
     type: 'STATE',
     state: {
       type: 'GLOBAL',
-      global: { shared_state: { cursor }, stream_states: streams.map((name) => ({ stream_descriptor: { name }, stream_state: { cursor } })) },
+      global: {
+        shared_state: { cursor },
+        stream_states: streams.map((name) => ({ stream_descriptor: { name }, stream_state: { cursor } })),
+      },
       id,
     },
   })}\n`;
 }
 
 /** A STREAM_STATUS trace line. */
-export function streamStatus(stream: string, status: 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE'): string {
+export function streamStatus(
+  stream: string,
+  status: 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE',
+): string {
   return `${JSON.stringify({
     type: 'TRACE',
-    trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_000_000, stream_status: { stream_descriptor: { name: stream }, status } },
+    trace: {
+      type: 'STREAM_STATUS',
+      emitted_at: 1_700_000_000_000,
+      stream_status: { stream_descriptor: { name: stream }, status },
+    },
   })}\n`;
 }
 
@@ -48,7 +58,11 @@ export function configuredStream(
   if (Array.isArray(columns)) for (const c of columns) props[c] = { type: ['null', 'string'] };
   else for (const [c, t] of Object.entries(columns)) props[c] = { type: t };
   return {
-    stream: { name, json_schema: { type: 'object', properties: props }, supported_sync_modes: ['full_refresh', 'incremental'] },
+    stream: {
+      name,
+      json_schema: { type: 'object', properties: props },
+      supported_sync_modes: ['full_refresh', 'incremental'],
+    },
     sync_mode: 'full_refresh',
     destination_sync_mode: 'append',
     ...extra,
