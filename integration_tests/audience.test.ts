@@ -146,7 +146,9 @@ describe('mirror', () => {
   });
 
   it('keeps a record whose row Salesforce would refuse: its key still arrived', async () => {
-    const rows = ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8', 'M-9'].map((k) => contact(k));
+    const rows = ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8', 'M-9'].map(
+      (k): Record<string, unknown> => contact(k),
+    );
     rows.push({ External_ID__c: 'M-10', LastName: 'x'.repeat(500) });
     const result = await sync('mirror', rows);
     expect(result.code).toBe(0);

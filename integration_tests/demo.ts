@@ -44,7 +44,7 @@ function input(version: number): string {
 function summary(result: CliResult): string {
   return ofType(result, 'LOG')
     .map((m) => m.log.message as string)
-    .filter((m) => /^(Summary|  |API requests|Daily API quota|Skipped)/.test(m))
+    .filter((m) => /^(Summary| {2}|API requests|Daily API quota|Skipped)/.test(m))
     .join('\n');
 }
 

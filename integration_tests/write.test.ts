@@ -144,7 +144,7 @@ describe('per-record errors', () => {
     expect(stored.find((r) => r.External_ID__c === 'C-200')?.AccountId).toBe(accountId);
     const text = logText(result);
     for (const [code, row] of bad) {
-      const key = row.External_ID__c === null ? 'row 57' : String(row.External_ID__c);
+      const key = row.External_ID__c === null ? 'row 57' : (row.External_ID__c as string);
       expect(text).toMatch(new RegExp(`Rejected contacts ${key}: ${code}: `));
     }
     expect(text).toContain('Rejected contacts C-100: STRING_TOO_LONG: Last Name: data value too large');

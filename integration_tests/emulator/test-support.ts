@@ -9,7 +9,6 @@ export interface Reply {
   status: number;
   headers: Headers;
   text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect arbitrary JSON
   body: any;
 }
 
