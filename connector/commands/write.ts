@@ -34,7 +34,7 @@ import {
   writeKindFor,
   type Target,
 } from '../mapping/target.js';
-import { readMessages } from '../protocol/reader.js';
+import { readMessageBatches } from '../protocol/reader.js';
 import {
   streamKey,
   streamLabel,
@@ -141,92 +141,95 @@ async function write(
   const keepRecords = outcomes.keepsRecords;
 
   try {
-    for await (const message of readMessages(ctx.stdin, {
+    const input = readMessageBatches(ctx.stdin, {
       onSkip: (skipped) => {
         outcomes.skippedLines += 1;
         ctx.logger.warn(
           `Skipped stdin line ${skipped.line}: ${skipped.reason}${skipped.excerpt ? ` (starts with ${JSON.stringify(skipped.excerpt)})` : ''}.`,
         );
       },
-    })) {
-      if (ctx.signal.aborted || loader.failure !== undefined) break;
-      if (message.type === 'RECORD') {
-        recordsRead += 1;
-        const record = message.record;
-        const stream =
-          typeof record.namespace === 'string' && record.namespace !== ''
-            ? streams.get(streamKey({ name: record.stream, namespace: record.namespace }))
-            : streams.get(record.stream);
-        if (stream === undefined) {
-          rejectUnknownStream(ctx, outcomes, checkpoints, unknownStreams, descriptorOf(record));
-          continue;
-        }
-        const epoch = checkpoints.arrive();
-        const row = ++stream.rows;
-        const data = record.data;
-        if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-          outcomes.reject(
-            stream.tally,
-            { key: `row ${row}`, namespace: stream.namespace },
-            {
-              statusCode: 'INVALID_RECORD',
-              message: 'the RECORD message has no "data" object',
-              fields: [],
-            },
-          );
-          checkpoints.end(epoch, stream.key, 'rejected');
-          continue;
-        }
-        const mapped = mapRecord(stream.plan, data);
-        if (stream.plan.lateDropped.length > stream.lateWarned) warnLateColumns(ctx, stream);
-        if (!mapped.ok) {
-          const rowKey = keyOf(stream, data);
-          // A row Salesforce would refuse still names an entity the source has: mirror must not delete it.
-          if (stream.mirror !== undefined && stream.keyField !== undefined && rowKey !== undefined) {
-            stream.mirror.add(normalizeKey(rowKey, stream.keyField));
+    });
+    reading: for await (const messages of input) {
+      for (const message of messages) {
+        if (ctx.signal.aborted || loader.failure !== undefined) break reading;
+        if (message.type === 'RECORD') {
+          recordsRead += 1;
+          const record = message.record;
+          const stream =
+            typeof record.namespace === 'string' && record.namespace !== ''
+              ? streams.get(streamKey({ name: record.stream, namespace: record.namespace }))
+              : streams.get(record.stream);
+          if (stream === undefined) {
+            rejectUnknownStream(ctx, outcomes, checkpoints, unknownStreams, descriptorOf(record));
+            continue;
           }
-          outcomes.reject(
-            stream.tally,
-            {
-              key: rowKey ?? `row ${row}`,
-              namespace: stream.namespace,
-              record: keepRecords ? data : undefined,
-            },
-            mapped.error,
-          );
-          checkpoints.end(epoch, stream.key, 'rejected');
-          continue;
-        }
-        // `attributes` goes last, so single-record subrequests can drop it cheaply (loader.ts).
-        const payload = mapped.payload;
-        payload.attributes = stream.attributes;
-        const json = JSON.stringify(payload);
-        const item: Item = { epoch, json, bytes: json.length, row };
-        if (mapped.key !== undefined && stream.keyField !== undefined) {
-          item.rawKey = mapped.key;
-          item.key = normalizeKey(mapped.key, stream.keyField);
-          stream.mirror?.add(item.key);
-        }
-        if (keepRecords) item.records = [data];
-        const batch = stream.batcher.add(item);
-        if (batch !== undefined) {
-          loader.submit(stream, batch);
-          await loader.capacity();
-        }
-      } else if (message.type === 'STATE') {
-        checkpoints.state(message.state);
-      } else if (
-        message.type === 'TRACE' &&
-        message.trace.type === 'STREAM_STATUS' &&
-        message.trace.stream_status
-      ) {
-        const status = message.trace.stream_status;
-        const stream = streams.get(streamKey(status.stream_descriptor));
-        if (stream !== undefined) {
-          stream.status = status.status;
-          if (status.status === 'COMPLETE' || status.status === 'INCOMPLETE') {
-            const batch = stream.batcher.take();
-            if (batch !== undefined) loader.submit(stream, batch);
+          const epoch = checkpoints.arrive();
+          const row = ++stream.rows;
+          const data = record.data;
+          if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+            outcomes.reject(
+              stream.tally,
+              { key: `row ${row}`, namespace: stream.namespace },
+              {
+                statusCode: 'INVALID_RECORD',
+                message: 'the RECORD message has no "data" object',
+                fields: [],
+              },
+            );
+            checkpoints.end(epoch, stream.key, 'rejected');
+            continue;
+          }
+          const mapped = mapRecord(stream.plan, data);
+          if (stream.plan.lateDropped.length > stream.lateWarned) warnLateColumns(ctx, stream);
+          if (!mapped.ok) {
+            const rowKey = keyOf(stream, data);
+            // A row Salesforce would refuse still names an entity the source has: mirror must not delete it.
+            if (stream.mirror !== undefined && stream.keyField !== undefined && rowKey !== undefined) {
+              stream.mirror.add(normalizeKey(rowKey, stream.keyField));
+            }
+            outcomes.reject(
+              stream.tally,
+              {
+                key: rowKey ?? `row ${row}`,
+                namespace: stream.namespace,
+                record: keepRecords ? data : undefined,
+              },
+              mapped.error,
+            );
+            checkpoints.end(epoch, stream.key, 'rejected');
+            continue;
+          }
+          // `attributes` goes last, so single-record subrequests can drop it cheaply (loader.ts).
+          const payload = mapped.payload;
+          payload.attributes = stream.attributes;
+          const json = JSON.stringify(payload);
+          const item: Item = { epoch, json, bytes: json.length, row };
+          if (mapped.key !== undefined && stream.keyField !== undefined) {
+            item.rawKey = mapped.key;
+            item.key = normalizeKey(mapped.key, stream.keyField);
+            stream.mirror?.add(item.key);
+          }
+          if (keepRecords) item.records = [data];
+          const batch = stream.batcher.add(item);
+          if (batch !== undefined) {
+            loader.submit(stream, batch);
+            await loader.capacity();
+          }
+        } else if (message.type === 'STATE') {
+          checkpoints.state(message.state);
+        } else if (
+          message.type === 'TRACE' &&
+          message.trace.type === 'STREAM_STATUS' &&
+          message.trace.stream_status
+        ) {
+          const status = message.trace.stream_status;
+          const stream = streams.get(streamKey(status.stream_descriptor));
+          if (stream !== undefined) {
+            stream.status = status.status;
+            if (status.status === 'COMPLETE' || status.status === 'INCOMPLETE') {
+              const batch = stream.batcher.take();
+              if (batch !== undefined) loader.submit(stream, batch);
+            }
           }
         }
       }
