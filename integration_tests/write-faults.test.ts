@@ -223,7 +223,7 @@ describe('write stops cleanly', () => {
 });
 
 describe('refresh-token rotation', () => {
-  it('persists the rotated refresh token with a CONTROL message the old one no longer works', async () => {
+  it('persists a rotated refresh token with a CONTROL message, from write and from check (the old token no longer works)', async () => {
     const config = {
       credentials: {
         auth_type: 'oauth2_refresh_token',
@@ -252,5 +252,11 @@ describe('refresh-token rotation', () => {
     expect(ofType(old, 'CONNECTION_STATUS')[0]!.connectionStatus.status).toBe('FAILED');
     const fresh = await runCli(['check', '--config', files['new.json']!]);
     expect(ofType(fresh, 'CONNECTION_STATUS')[0]!.connectionStatus.status).toBe('SUCCEEDED');
+    // check signs in too, so it rotates the token again and must hand the new one over as well.
+    const again = ofType(fresh, 'CONTROL')[0]!.control.connectorConfig.config;
+    expect(again.credentials.refresh_token).not.toBe(persisted.credentials.refresh_token);
+    const next = tempFiles({ 'config.json': again });
+    const third = await runCli(['check', '--config', next['config.json']!]);
+    expect(ofType(third, 'CONNECTION_STATUS')[0]!.connectionStatus.status).toBe('SUCCEEDED');
   });
 });

@@ -10,7 +10,7 @@ import { ConfigError, SystemError, toErrorTrace } from '../errors.js';
 import { configuredTargets, targetProblems, unknownObjectMessage } from '../mapping/target.js';
 import { secretValues } from '../redact.js';
 import { listApiVersions } from '../salesforce/describe.js';
-import type { CommandContext } from './context.js';
+import { persistRotatedToken, type CommandContext } from './context.js';
 
 /** Runs check; returns the exit code (0 for SUCCEEDED and for FAILED caused by config or Salesforce). */
 export async function runCheck(ctx: CommandContext, configPath: string): Promise<number> {
@@ -72,7 +72,11 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
 
 /** The checks themselves; resolves with the SUCCEEDED message or throws. */
 export async function checkConnection(config: Config, ctx: CommandContext): Promise<string> {
-  const connection = connect(config, { redactor: ctx.redactor, logger: ctx.logger });
+  const connection = connect(config, {
+    redactor: ctx.redactor,
+    logger: ctx.logger,
+    onRefreshTokenRotated: persistRotatedToken(ctx, config),
+  });
   const token = await connection.tokens.get();
   const versions = await listApiVersions(
     connection.got,

@@ -1,5 +1,6 @@
 /** What every command gets from main.ts: the one emitter, the logger, the redactor, stdin and a stop signal. */
 import type { Readable } from 'node:stream';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Emitter } from '../protocol/emitter.js';
 import type { Redactor } from '../redact.js';
@@ -12,4 +13,24 @@ export interface CommandContext {
   stdin: Readable;
   /** Aborted on SIGTERM / SIGINT. */
   signal: AbortSignal;
+}
+
+/**
+ * What to do when Salesforce rotates the refresh token (reference §1.2: the old one stops working):
+ * hand the platform the config with the new token in a CONTROL message, so it stores it
+ * (airbyte-protocol-notes §1.6). check, discover and write all sign in, so all three need it.
+ */
+export function persistRotatedToken(ctx: CommandContext, config: Config): (refreshToken: string) => void {
+  return (refreshToken) => {
+    ctx.redactor.add(refreshToken);
+    const updated = structuredClone(config.raw);
+    (updated.credentials as Record<string, unknown>).refresh_token = refreshToken;
+    void ctx.emitter.emit({
+      type: 'CONTROL',
+      control: { type: 'CONNECTOR_CONFIG', emitted_at: Date.now(), connectorConfig: { config: updated } },
+    });
+    ctx.logger.info(
+      'Salesforce rotated the refresh token; the new one was sent to the platform to be stored.',
+    );
+  };
 }

@@ -10,6 +10,7 @@
 import { loadCatalog } from '../catalog.js';
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError, type Connection } from '../connection.js';
+import { persistRotatedToken } from './context.js';
 import { ConfigError, TransientError } from '../errors.js';
 import { Batcher } from '../load/batcher.js';
 import { Checkpoints } from '../load/checkpoints.js';
@@ -79,19 +80,7 @@ export async function runWrite(
   const connection = connect(config, {
     redactor: ctx.redactor,
     logger: ctx.logger,
-    onRefreshTokenRotated: (refreshToken) => {
-      // The old refresh token no longer works: the platform must store the new one (airbyte-protocol-notes §1.6).
-      ctx.redactor.add(refreshToken);
-      const updated = structuredClone(config.raw);
-      (updated.credentials as Record<string, unknown>).refresh_token = refreshToken;
-      void ctx.emitter.emit({
-        type: 'CONTROL',
-        control: { type: 'CONNECTOR_CONFIG', emitted_at: Date.now(), connectorConfig: { config: updated } },
-      });
-      ctx.logger.info(
-        'Salesforce rotated the refresh token; the new one was sent to the platform to be stored.',
-      );
-    },
+    onRefreshTokenRotated: persistRotatedToken(ctx, config),
   });
   const outcomes = new Outcomes(ctx.logger, config.advanced.rejectedRecordsPath);
   try {
