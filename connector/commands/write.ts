@@ -11,7 +11,7 @@ import { loadCatalog } from '../catalog.js';
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError, type Connection } from '../connection.js';
 import { persistRotatedToken } from './context.js';
-import { ConfigError, TransientError } from '../errors.js';
+import { ConfigError, SystemError, TransientError } from '../errors.js';
 import { Batcher } from '../load/batcher.js';
 import { Checkpoints } from '../load/checkpoints.js';
 import {
@@ -264,9 +264,12 @@ async function write(
   if (loader.failure !== undefined) throw toConnectorError(loader.failure, config.loginUrl);
   if (mirrorErrors.length > 0) {
     if (mirrorErrors.length === 1) throw mirrorErrors[0];
+    // Several mirrors failed: one error naming each. A fix the user must make outranks a retry.
     const failures = mirrorErrors.map((e) => toConnectorError(e, config.loginUrl));
-    const first = failures.find((f) => f instanceof ConfigError) ?? failures[0]!;
-    throw Object.assign(first, { message: failures.map((f) => f.message).join(' ') });
+    const message = failures.map((f, i) => `(${i + 1}) ${f.message}`).join(' ');
+    if (failures.some((f) => f instanceof ConfigError)) throw new ConfigError(message);
+    if (failures.some((f) => f instanceof TransientError)) throw new TransientError(message);
+    throw new SystemError(message);
   }
   if (ctx.signal.aborted) {
     throw new TransientError(
