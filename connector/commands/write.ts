@@ -104,7 +104,9 @@ async function write(
   const streams = await prepareStreams(ctx, config, configured, connection, outcomes);
   const checkpoints = new Checkpoints((state) => void ctx.emitter.emit({ type: 'STATE', state }));
   const loader = new Loader(connection.http, checkpoints, outcomes, ctx.logger, {
-    maxJobs: config.advanced.parallelRequests * 2,
+    // One job beyond the calls in flight keeps Salesforce busy while the next batch is built; more
+    // would only hold more records in memory (bench/: fewer in flight, less garbage collection).
+    maxJobs: config.advanced.parallelRequests + 1,
     headers: requestHeaders(config),
     lockAttempts: 5,
     lockDelayMs: 1_000,
