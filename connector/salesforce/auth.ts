@@ -5,7 +5,6 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import type { Got } from 'got';
-import { SignJWT } from 'jose';
 import { NetworkError, OAuthError } from './errors.js';
 
 /** How to sign in. */
@@ -149,6 +148,8 @@ export class TokenManager {
         'jwt',
       );
     }
+    // Loaded only for this flow: jose costs start-up time and memory the other flows do not need.
+    const { SignJWT } = await import('jose');
     return new SignJWT({})
       .setProtectedHeader({ alg: 'RS256' })
       .setIssuer(credentials.clientId)
