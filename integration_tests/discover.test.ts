@@ -61,6 +61,25 @@ describe('discover against the emulator', () => {
     expect(catalog).toEqual(JSON.parse(readFileSync(GOLDEN, 'utf8')));
   });
 
+  it('skips an object that cannot be described with a warning, and still prints the catalog', async () => {
+    const files = tempFiles({
+      'config.json': emulatorConfig(emulator, {
+        streams: [
+          { stream_name: 'tickets', salesforce_object: 'Custom Object', custom_object_api_name: 'Ghost__c' },
+        ],
+      }),
+    });
+    const result = await runCli(['discover', '--config', files['config.json']!]);
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    const warnings = ofType(result, 'LOG').filter((m) => m.log.level === 'WARN');
+    expect(warnings.map((m) => m.log.message)).toEqual([
+      'Skipping Ghost__c: the object does not exist in this org or the user cannot see it.',
+    ]);
+    const catalog = ofType(result, 'DESTINATION_CATALOG')[0]!.destination_catalog;
+    expect(new Set(catalog.operations.map((o: { object_name: string }) => o.object_name)).size).toBe(6);
+  });
+
   it('ends with a config_error TRACE and no catalog when the credentials are refused', async () => {
     const config = emulatorConfig(emulator);
     (config.credentials as Record<string, string>).refresh_token = 'nope';

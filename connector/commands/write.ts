@@ -365,17 +365,19 @@ async function prepareStreams(
       plan,
       rows: 0,
       lateWarned: 0,
-      batcher: undefined as unknown as Batcher<Item>,
+      // A Composite call carries 1,000 records in collections plus 20 single-record subrequests, and
+      // only some rows may travel alone (loader.ts): a batch holds at most 1,000 of the others.
+      batcher: new Batcher<Item>({
+        maxRecords: config.advanced.recordsPerRequest,
+        maxBytes: MAX_BATCH_BYTES,
+        maxAgeMs: MAX_BATCH_AGE_MS,
+        limitOf: {
+          max: MAX_COLLECTION_RECORDS_PER_COMPOSITE,
+          counts: (item) => !singleSafe(target.operation, item),
+        },
+        merge: mergeItems,
+      }),
     };
-    // A Composite call carries 1,000 records in collections plus 20 single-record subrequests, and
-    // only some rows may travel alone (loader.ts): a batch holds at most 1,000 of the others.
-    stream.batcher = new Batcher<Item>({
-      maxRecords: config.advanced.recordsPerRequest,
-      maxBytes: MAX_BATCH_BYTES,
-      maxAgeMs: MAX_BATCH_AGE_MS,
-      limitOf: { max: MAX_COLLECTION_RECORDS_PER_COMPOSITE, counts: (item) => !singleSafe(stream, item) },
-      merge: mergeItems,
-    });
     if (descriptor.namespace !== undefined) stream.namespace = descriptor.namespace;
     const keyField = keyFieldOf(describe, target.matchingField);
     if (keyField !== undefined) stream.keyField = keyField;

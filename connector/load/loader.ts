@@ -114,8 +114,8 @@ export function normalizeKey(value: string, field: KeyField): string {
  * Whether an item may travel as a single-record subrequest: always for inserts and for writes by
  * Id; for upserts only when its key is safe in a URL path.
  */
-export function singleSafe(stream: StreamContext, item: Item): boolean {
-  switch (stream.operation) {
+export function singleSafe(operation: SyncMode, item: Item): boolean {
+  switch (operation) {
     case 'insert':
     case 'update':
     case 'remove':
@@ -358,7 +358,7 @@ export class Loader {
           if (
             singles.length < MAX_SINGLES_PER_COMPOSITE &&
             rest.length > MAX_COLLECTION_RECORDS_PER_COMPOSITE &&
-            singleSafe(stream, item)
+            singleSafe(stream.operation, item)
           ) {
             singles.push(item);
           } else if (collected.length < MAX_COLLECTION_RECORDS_PER_COMPOSITE) collected.push(item);
