@@ -3,7 +3,12 @@
  * into one TRACE `error` whose failure_type comes from the class, tested with instanceof — never by
  * comparing names.
  */
-import type { AirbyteErrorTraceMessage, FailureType, StreamDescriptor } from './protocol/messages.js';
+import type {
+  AirbyteErrorTraceMessage,
+  AirbyteMessage,
+  FailureType,
+  StreamDescriptor,
+} from './protocol/messages.js';
 
 /** Options every connector error may carry. */
 export interface ConnectorErrorOptions {
@@ -66,4 +71,9 @@ export function toErrorTrace(error: unknown): AirbyteErrorTraceMessage {
   }
   if (error instanceof Error && error.stack !== undefined) trace.stack_trace = error.stack;
   return trace;
+}
+
+/** The TRACE `error` message for a thrown value. */
+export function errorTraceMessage(error: unknown): AirbyteMessage {
+  return { type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(error) } };
 }

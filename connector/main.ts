@@ -11,7 +11,7 @@ import { runLogin } from './commands/login.js';
 import { runSpec } from './commands/spec.js';
 import { runWrite } from './commands/write.js';
 import { toConnectorError } from './connection.js';
-import { toErrorTrace } from './errors.js';
+import { errorTraceMessage } from './errors.js';
 import { createLogger } from './logger.js';
 import { Emitter } from './protocol/emitter.js';
 import { Redactor } from './redact.js';
@@ -63,11 +63,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     code = await dispatch(parseArgs(argv), ctx);
   } catch (error) {
-    const failure = toConnectorError(error);
-    await emitter.emit({
-      type: 'TRACE',
-      trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) },
-    });
+    await emitter.emit(errorTraceMessage(toConnectorError(error)));
     code = 1;
   }
   await logger.close();
@@ -77,10 +73,8 @@ async function main(argv: string[]): Promise<number> {
 
 const fatal = (error: unknown): void => {
   // Last resort: something escaped every handler. One TRACE, then exit 1.
-  const trace = toErrorTrace(toConnectorError(error));
-  process.stdout.write(
-    `${JSON.stringify({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: trace } })}\n`,
-  );
+  // The emitter may be what failed, so this one line goes straight out.
+  process.stdout.write(`${JSON.stringify(errorTraceMessage(toConnectorError(error)))}\n`);
   process.exit(1);
 };
 process.on('uncaughtException', fatal);

@@ -7,6 +7,7 @@ import { startEmulator } from './emulator/index.js';
 import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
 import { catalog, configuredStream, record, streamState, streamStatus } from './helpers/messages.js';
 import { contactRow, CONTACT_COLUMNS } from './helpers/rows.js';
+import { emulatorConfig } from './helpers/config.js';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -51,19 +52,11 @@ function summary(result: CliResult): string {
 async function main(): Promise<void> {
   const emulator = await startEmulator({ latencyMs });
   try {
-    const { clientId, clientSecret, refreshToken } = emulator.credentials;
-    const config = {
-      credentials: {
-        auth_type: 'oauth2_refresh_token',
-        client_id: clientId,
-        client_secret: clientSecret,
-        refresh_token: refreshToken,
-      },
-      login_url: emulator.url,
+    const config = emulatorConfig(emulator, {
       salesforce_object: 'Contact',
       sync_mode: 'upsert',
       external_id_field: 'External_ID__c',
-    };
+    });
     const files = tempFiles({
       'config.json': config,
       'catalog.json': catalog(configuredStream('contacts', [...CONTACT_COLUMNS, 'AccountId'])),

@@ -6,7 +6,8 @@
  */
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError } from '../connection.js';
-import { ConfigError, SystemError, toErrorTrace } from '../errors.js';
+import type { ConnectorError } from '../errors.js';
+import { ConfigError, errorTraceMessage, SystemError } from '../errors.js';
 import { configuredTargets, targetProblems, unknownObjectMessage } from '../mapping/target.js';
 import { secretValues } from '../redact.js';
 import { listApiVersions } from '../salesforce/describe.js';
@@ -21,28 +22,14 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
   } catch (error) {
     // PRODUCT.md section 2: a missing or malformed file is a config_error and exit 1 — still with
     // the one CONNECTION_STATUS every check prints.
-    const failure = toConnectorError(error);
-    await ctx.emitter.emit({
-      type: 'TRACE',
-      trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) },
-    });
-    await ctx.emitter.emit({
-      type: 'CONNECTION_STATUS',
-      connectionStatus: { status: 'FAILED', message: failure.message },
-    });
-    return 1;
+    return failed(ctx, toConnectorError(error), true);
   }
   let config: Config;
   try {
     for (const secret of secretValues(spec.connectionSpecification, raw)) ctx.redactor.add(secret);
     config = parseConfig(raw, spec);
   } catch (error) {
-    const failure = toConnectorError(error);
-    await ctx.emitter.emit({
-      type: 'CONNECTION_STATUS',
-      connectionStatus: { status: 'FAILED', message: failure.message },
-    });
-    return 0;
+    return failed(ctx, toConnectorError(error), false);
   }
   try {
     const message = await checkConnection(config, ctx);
@@ -50,24 +37,22 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
     return 0;
   } catch (error) {
     const failure = toConnectorError(error, config.loginUrl);
-    if (failure instanceof SystemError) {
-      await ctx.emitter.emit({
-        type: 'TRACE',
-        trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(failure) },
-      });
-      await ctx.emitter.emit({
-        type: 'CONNECTION_STATUS',
-        connectionStatus: { status: 'FAILED', message: failure.message },
-      });
-      return 1;
-    }
-    ctx.logger.debug(`check failed: ${failure.internalMessage ?? failure.message}`);
-    await ctx.emitter.emit({
-      type: 'CONNECTION_STATUS',
-      connectionStatus: { status: 'FAILED', message: failure.message },
-    });
-    return 0;
+    return failed(ctx, failure, failure instanceof SystemError);
   }
+}
+
+/**
+ * Prints the one FAILED status; with `trace`, a TRACE error first and exit 1 (a file that cannot be
+ * read, or a bug — PRODUCT.md section 2), otherwise exit 0 (check ran and found a problem to fix).
+ */
+async function failed(ctx: CommandContext, failure: ConnectorError, trace: boolean): Promise<number> {
+  if (trace) await ctx.emitter.emit(errorTraceMessage(failure));
+  if (!trace) ctx.logger.debug(`check failed: ${failure.internalMessage ?? failure.message}`);
+  await ctx.emitter.emit({
+    type: 'CONNECTION_STATUS',
+    connectionStatus: { status: 'FAILED', message: failure.message },
+  });
+  return trace ? 1 : 0;
 }
 
 /** The checks themselves; resolves with the SUCCEEDED message or throws. */

@@ -1,26 +1,8 @@
-/** A config for the emulator, and assertions every CLI run must pass. */
+/** Assertions every CLI run must pass (jest only), and the emulator config (re-exported). */
+export { emulatorConfig } from './config.js';
 import { expect } from '@jest/globals';
-import type { Emulator } from '../emulator/index.js';
 import type { CliResult } from './cli.js';
 import { validateMessage } from './protocol.js';
-
-/** A valid refresh-token config pointing at the emulator, with overrides. */
-export function emulatorConfig(
-  emulator: Emulator,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const { clientId, clientSecret, refreshToken } = emulator.credentials;
-  return {
-    credentials: {
-      auth_type: 'oauth2_refresh_token',
-      client_id: clientId,
-      client_secret: clientSecret,
-      refresh_token: refreshToken,
-    },
-    login_url: emulator.url,
-    ...extra,
-  };
-}
 
 /**
  * Every line printed validates against the official AirbyteMessage schema, and no secret leaks —
