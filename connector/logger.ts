@@ -64,11 +64,3 @@ export function createLogger(
       }),
   };
 }
-
-/** A logger that drops everything: for unit tests of modules that take a Logger. */
-export const silentLogger: Logger = {
-  error: () => undefined,
-  warn: () => undefined,
-  info: () => undefined,
-  debug: () => undefined,
-};

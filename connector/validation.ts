@@ -3,7 +3,7 @@
  * sentences that name the offending field.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 
 /** Reads a JSON file shipped with the connector, relative to the package root (one level above dist/ or connector/). */
 export function readPackageJson<T>(relativePath: string): T {
@@ -64,9 +64,4 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, root = 
     if (!out.includes(text)) out.push(text);
   }
   return out;
-}
-
-/** Compiles a schema once and returns the validator. */
-export function compile<T>(ajv: Ajv, schema: Record<string, unknown>): ValidateFunction<T> {
-  return ajv.compile<T>(schema);
 }

@@ -35,8 +35,6 @@ export class Checkpoints {
   private head = 0;
   /** Counts of released epochs not yet reported by a state of their stream. */
   private readonly carried = new Map<string, Counts>();
-  /** States released so far. */
-  released = 0;
 
   constructor(private readonly release: (state: AirbyteStateMessage) => void) {
     this.epochs.set(0, this.current);
@@ -98,7 +96,6 @@ export class Checkpoints {
       this.epochs.delete(this.head);
       this.head += 1;
       state.destinationStats = { ...(state.destinationStats ?? {}), ...this.statsFor(state) };
-      this.released += 1;
       this.release(state);
     }
   }

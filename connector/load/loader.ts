@@ -153,11 +153,6 @@ export class Loader {
     this.sleep = options.sleep ?? defaultSleep;
   }
 
-  /** Jobs in flight. */
-  get inFlight(): number {
-    return this.jobs.size;
-  }
-
   /** Resolves when another job may start (backpressure towards stdin). */
   async capacity(): Promise<void> {
     while (this.jobs.size >= this.options.maxJobs) {
