@@ -12,6 +12,7 @@ import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError, type Connection } from '../connection.js';
 import { persistRotatedToken } from './context.js';
 import { ConfigError, SystemError, TransientError } from '../errors.js';
+import { ByteArena, standalone, textOf } from '../load/arena.js';
 import { Batcher } from '../load/batcher.js';
 import { Checkpoints } from '../load/checkpoints.js';
 import {
@@ -61,6 +62,8 @@ interface WriteStream extends StreamContext {
   describe: DescribeSObject;
   plan: StreamPlan;
   batcher: Batcher<Item>;
+  /** Where the stream's serialised records wait for their answers. */
+  arena: ByteArena;
   rows: number;
   status?: AirbyteStreamStatus;
   mirror?: MirrorKeys;
@@ -190,11 +193,18 @@ async function write(
             checkpoints.end(epoch, stream.key, 'rejected');
             continue;
           }
-          // `attributes` goes last, so single-record subrequests can drop it cheaply (loader.ts).
           const payload = mapped.payload;
           payload.attributes = stream.attributes;
-          const json = JSON.stringify(payload);
-          const item: Item = { epoch, json, bytes: json.length, row };
+          const arena = stream.arena;
+          arena.append(JSON.stringify(payload));
+          const item: Item = {
+            epoch,
+            row,
+            chunk: arena.chunk,
+            start: arena.start,
+            end: arena.end,
+            bytes: arena.end - arena.start,
+          };
           if (mapped.key !== undefined && stream.keyField !== undefined) {
             item.rawKey = mapped.key;
             item.key = normalizeKey(mapped.key, stream.keyField);
@@ -367,6 +377,7 @@ async function prepareStreams(
       lateWarned: 0,
       // A Composite call carries 1,000 records in collections plus 20 single-record subrequests, and
       // only some rows may travel alone (loader.ts): a batch holds at most 1,000 of the others.
+      arena: new ByteArena(),
       batcher: new Batcher<Item>({
         maxRecords: config.advanced.recordsPerRequest,
         maxBytes: MAX_BATCH_BYTES,
@@ -447,19 +458,15 @@ function keyFieldOf(describe: DescribeSObject, name: string | undefined): KeyFie
 /** Two rows for one key in one batch become one: the later row's fields over the earlier's. */
 function mergeItems(earlier: Item, later: Item): Item {
   const payload = {
-    ...(JSON.parse(earlier.json) as Record<string, unknown>),
-    ...(JSON.parse(later.json) as Record<string, unknown>),
+    ...(JSON.parse(textOf(earlier)) as Record<string, unknown>),
+    ...(JSON.parse(textOf(later)) as Record<string, unknown>),
   };
-  // Keep `attributes` last (loader.ts relies on it).
-  const attributes = payload.attributes;
-  delete payload.attributes;
-  payload.attributes = attributes;
-  const json = JSON.stringify(payload);
+  const record = standalone(JSON.stringify(payload));
   const merged: Item = {
     epoch: later.epoch,
     more: [...(earlier.more ?? []), earlier.epoch, ...(later.more ?? [])],
-    json,
-    bytes: json.length,
+    ...record,
+    bytes: record.end - record.start,
     row: later.row,
   };
   if (later.key !== undefined) merged.key = later.key;

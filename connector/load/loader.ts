@@ -19,12 +19,14 @@ import {
   MAX_SINGLES_PER_COMPOSITE,
   sendComposite,
   type CollectionRequest,
+  type RecordBytes,
   type SingleRequest,
 } from '../salesforce/composite.js';
 import { SalesforceApiError, UnknownOutcomeError } from '../salesforce/errors.js';
 import type { SalesforceHttp } from '../salesforce/http.js';
 import { lookupIds } from '../salesforce/query.js';
 import type { SalesforceRecordError, SaveResult } from '../salesforce/types.js';
+import { standalone, textOf } from './arena.js';
 import type { BatchItem } from './batcher.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { Change, Outcomes, StreamTally } from './outcomes.js';
@@ -49,7 +51,7 @@ export interface StreamContext {
   operation: SyncMode;
   keyField?: KeyField;
   tally: StreamTally;
-  /** `{"type":"<Object>"}`: the `attributes` value every serialised record ends with. */
+  /** `{"type":"<Object>"}`: the `attributes` value every serialised record carries. */
   attributes: Record<string, string>;
   /** Jobs in flight by key, so a later row for a key waits for the earlier one. */
   locks: Map<string, Promise<void>>;
@@ -57,15 +59,13 @@ export interface StreamContext {
 
 /**
  * One row (or several rows for one key, merged) on its way to Salesforce. Kept small: thousands
- * are in flight at once.
+ * are in flight at once, so the record itself is bytes in an arena chunk (arena.ts), not a string.
  */
-export interface Item extends BatchItem {
+export interface Item extends BatchItem, RecordBytes {
   /** Checkpoint epoch of the row. */
   epoch: number;
   /** Epochs of earlier rows merged into this one. */
   more?: number[];
-  /** The record as JSON, `attributes` as its last key. */
-  json: string;
   /** Normalised key (ordering, merging, look-ups). */
   key?: string;
   /** The key as it arrived (logs, requests). */
@@ -533,14 +533,16 @@ function recordId(item: Item): string {
   return item.id ?? item.rawKey!;
 }
 
-/** The collection record of an item, with the Id a look-up found. */
-function withId(item: Item): string {
-  return item.id === undefined ? item.json : `{"Id":${JSON.stringify(item.id)},${item.json.slice(1)}`;
+/** The collection record of an item, with the Id a look-up found put in front. */
+function withId(item: Item): RecordBytes {
+  return item.id === undefined
+    ? item
+    : standalone(`{"Id":${JSON.stringify(item.id)},${textOf(item).slice(1)}`);
 }
 
-/** The fields of an item as a JSON object without `attributes` (its last key), for single-record calls. */
+/** The fields of an item as a JSON object without `attributes`, for single-record calls. */
 function fieldsOf(item: Item): Record<string, unknown> {
-  const fields = JSON.parse(item.json) as Record<string, unknown>;
+  const fields = JSON.parse(textOf(item)) as Record<string, unknown>;
   delete fields.attributes;
   return fields;
 }

@@ -4,8 +4,8 @@
  * 200 records and up to 20 single-record subrequests, 1,020 records for one API request, with
  * `allOrNone: false` at both levels, so one bad record never takes the others down.
  *
- * Records arrive already serialised (the loader serialises each once, and measures it that way),
- * and the body is assembled from those strings.
+ * Records arrive already serialised as UTF-8 bytes (the loader serialises each once, load/arena.ts),
+ * and the body is assembled from those bytes with a few memory copies: no large string is built.
  */
 import type { RequestCounter, SalesforceHttp } from './http.js';
 import type { SalesforceRecordError, SaveResult } from './types.js';
@@ -22,11 +22,21 @@ export const MAX_COLLECTION_RECORDS_PER_COMPOSITE =
 /** Single-record subrequests that fit beside five collections. */
 export const MAX_SINGLES_PER_COMPOSITE = MAX_SUBREQUESTS_PER_COMPOSITE - MAX_COLLECTIONS_PER_COMPOSITE;
 
-/** One collection subrequest. `records` are JSON object texts that carry `attributes`. */
+/**
+ * One record's JSON object (carrying `attributes`) as UTF-8 bytes: `chunk[start..end)`, and
+ * `chunk[end]` is a comma, so records written one after the other form a comma-separated run.
+ */
+export interface RecordBytes {
+  chunk: Buffer;
+  start: number;
+  end: number;
+}
+
+/** One collection subrequest. */
 export type CollectionRequest =
-  | { kind: 'create'; records: string[] }
-  | { kind: 'update'; records: string[] }
-  | { kind: 'upsert'; object: string; externalIdField: string; records: string[] }
+  | { kind: 'create'; records: RecordBytes[] }
+  | { kind: 'update'; records: RecordBytes[] }
+  | { kind: 'upsert'; object: string; externalIdField: string; records: RecordBytes[] }
   | { kind: 'delete'; ids: string[] };
 
 /** One single-record subrequest (reference §3.1, §3.3). `body` is a JSON object without `attributes`. */
@@ -55,19 +65,72 @@ interface CompositeSubresponse {
   referenceId: string;
 }
 
-function collectionSubrequest(apiBase: string, request: CollectionRequest, ref: string): string {
+/** A JSON body assembled from text and record bytes, then written into one Buffer. */
+class Body {
+  private readonly parts: Array<string | RecordBytes> = [];
+  private size = 0;
+
+  text(text: string): void {
+    this.parts.push(text);
+    this.size += Buffer.byteLength(text, 'utf8');
+  }
+
+  /** The records, comma-separated; records adjacent in one chunk are copied as one run. */
+  records(records: readonly RecordBytes[]): void {
+    let run: RecordBytes | undefined;
+    for (const r of records) {
+      if (run !== undefined && r.chunk === run.chunk && r.start === run.end + 1) {
+        run.end = r.end;
+        continue;
+      }
+      if (run !== undefined) this.run(run, true);
+      run = { chunk: r.chunk, start: r.start, end: r.end };
+    }
+    if (run !== undefined) this.run(run, false);
+  }
+
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafeSlow(this.size);
+    let at = 0;
+    for (const part of this.parts) {
+      at +=
+        typeof part === 'string'
+          ? out.write(part, at, 'utf8')
+          : part.chunk.copy(out, at, part.start, part.end);
+    }
+    return out;
+  }
+
+  private run(run: RecordBytes, comma: boolean): void {
+    // The comma after a record in its chunk doubles as the separator.
+    const end = comma ? run.end + 1 : run.end;
+    this.parts.push({ chunk: run.chunk, start: run.start, end });
+    this.size += end - run.start;
+  }
+}
+
+function collectionSubrequest(body: Body, apiBase: string, request: CollectionRequest, ref: string): void {
+  const records = (method: string, url: string, list: readonly RecordBytes[]): void => {
+    body.text(
+      `{"method":"${method}","url":${JSON.stringify(url)},${ref},"body":{"allOrNone":false,"records":[`,
+    );
+    body.records(list);
+    body.text(']}}');
+  };
   switch (request.kind) {
     case 'create':
-      return `{"method":"POST","url":"${apiBase}/composite/sobjects",${ref},"body":{"allOrNone":false,"records":[${request.records.join(',')}]}}`;
+      return records('POST', `${apiBase}/composite/sobjects`, request.records);
     case 'update':
-      return `{"method":"PATCH","url":"${apiBase}/composite/sobjects",${ref},"body":{"allOrNone":false,"records":[${request.records.join(',')}]}}`;
-    case 'upsert': {
-      const url = `${apiBase}/composite/sobjects/${encodeURIComponent(request.object)}/${encodeURIComponent(request.externalIdField)}`;
-      return `{"method":"PATCH","url":${JSON.stringify(url)},${ref},"body":{"allOrNone":false,"records":[${request.records.join(',')}]}}`;
-    }
+      return records('PATCH', `${apiBase}/composite/sobjects`, request.records);
+    case 'upsert':
+      return records(
+        'PATCH',
+        `${apiBase}/composite/sobjects/${encodeURIComponent(request.object)}/${encodeURIComponent(request.externalIdField)}`,
+        request.records,
+      );
     case 'delete': {
       const url = `${apiBase}/composite/sobjects?ids=${request.ids.map(encodeURIComponent).join(',')}&allOrNone=false`;
-      return `{"method":"DELETE","url":${JSON.stringify(url)},${ref}}`;
+      return body.text(`{"method":"DELETE","url":${JSON.stringify(url)},${ref}}`);
     }
   }
 }
@@ -115,16 +178,21 @@ export async function sendComposite(
     options.headers && Object.keys(options.headers).length > 0
       ? `,"httpHeaders":${JSON.stringify(options.headers)}`
       : '';
-  const parts: string[] = [];
-  collections.forEach((r, i) =>
-    parts.push(collectionSubrequest(apiBase, r, `"referenceId":"c${i}"${headers}`)),
-  );
-  singles.forEach((r, i) => parts.push(singleSubrequest(apiBase, r, `"referenceId":"s${i}"${headers}`)));
-  const body = `{"allOrNone":false,"collateSubrequests":false,"compositeRequest":[${parts.join(',')}]}`;
+  const body = new Body();
+  body.text('{"allOrNone":false,"collateSubrequests":false,"compositeRequest":[');
+  collections.forEach((r, i) => {
+    if (i > 0) body.text(',');
+    collectionSubrequest(body, apiBase, r, `"referenceId":"c${i}"${headers}`);
+  });
+  singles.forEach((r, i) => {
+    if (i > 0 || collections.length > 0) body.text(',');
+    body.text(singleSubrequest(apiBase, r, `"referenceId":"s${i}"${headers}`));
+  });
+  body.text(']}');
   const response = await http.request<{ compositeResponse: CompositeSubresponse[] }>({
     method: 'POST',
     path: '/composite',
-    rawBody: { data: body, contentType: 'application/json' },
+    rawBody: { data: body.toBuffer(), contentType: 'application/json' },
     idempotent: options.idempotent,
     kind: 'composite',
     ...(options.counter ? { counter: options.counter } : {}),

@@ -33,8 +33,8 @@ export interface SalesforceRequest {
   path: string;
   /** Serialised as JSON. */
   body?: unknown;
-  /** A body sent as is (Bulk API CSV), with its content type. */
-  rawBody?: { data: string; contentType: string };
+  /** A body sent as is (a Composite body assembled from bytes, Bulk API CSV), with its content type. */
+  rawBody?: { data: string | Buffer; contentType: string };
   headers?: Record<string, string>;
   /** Safe to apply twice: re-sent after failures whose outcome is unknown. */
   idempotent: boolean;
@@ -255,7 +255,7 @@ export class SalesforceHttp {
     // 370 KB Composite call), and these calls carry up to 1,020 records.
     let body: Buffer | undefined;
     if (req.rawBody !== undefined) {
-      body = Buffer.from(req.rawBody.data);
+      body = typeof req.rawBody.data === 'string' ? Buffer.from(req.rawBody.data) : req.rawBody.data;
       headers['content-type'] = req.rawBody.contentType;
     } else if (req.body !== undefined) {
       body = Buffer.from(JSON.stringify(req.body));
