@@ -8,20 +8,15 @@
 #   podman build --pull=never --network host -t localhost/destination-salesforce-service-cloud:dev .
 #   podman run --rm -i localhost/destination-salesforce-service-cloud:dev spec
 
-# ---- build: every dependency, compile connector/ to dist/ ----------------------------------------
+# ---- build: every dependency, bundle connector/ into dist/ (scripts/bundle.mjs) -------------------
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY connector ./connector
-RUN npx tsc -p tsconfig.build.json
-
-# ---- deps: production dependencies only, installed from the same lock file -----------------------
-FROM node:24-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN node scripts/bundle.mjs
 
 # ---- runtime ------------------------------------------------------------------------------------
 FROM node:24-bookworm-slim
@@ -34,8 +29,8 @@ RUN groupmod --new-name airbyte node \
 
 ENV NODE_ENV=production
 WORKDIR /app
-# Application files stay owned by root: the connector only reads them.
-COPY --from=deps /app/node_modules ./node_modules
+# Application files stay owned by root: the connector only reads them. The bundle carries every
+# dependency (and their licences in dist/THIRD_PARTY_LICENSES.txt): no node_modules at run time.
 COPY package.json ./
 COPY spec ./spec
 COPY schemas ./schemas

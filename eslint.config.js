@@ -31,4 +31,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // Build scripts are plain ES modules outside the TypeScript project.
+  { files: ['scripts/**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );
