@@ -31,19 +31,33 @@ export class ByteArena {
     this.chunk = Buffer.allocUnsafeSlow(chunkBytes);
   }
 
-  /** Writes one record's JSON, then sets `chunk`, `start` and `end` to where it went. */
-  append(json: string): void {
-    const worst = json.length * MAX_BYTES_PER_UNIT + 1;
+  /**
+   * Writes one record: `json` (a JSON object) with `lastKey` (from {@link attributesKey}) added as
+   * its last member, then sets `chunk`, `start` and `end` to where it went. Adding the bytes here
+   * spares a copy of the payload object just to give it `attributes`.
+   */
+  append(json: string, lastKey: Buffer): void {
+    const worst = json.length * MAX_BYTES_PER_UNIT + lastKey.length + 2;
     if (worst > this.chunk.length - this.used) {
       // Every byte written stays valid: the old chunk lives on while records in it are in flight.
       this.chunk = Buffer.allocUnsafeSlow(Math.max(this.chunkBytes, worst));
       this.used = 0;
     }
+    const chunk = this.chunk;
     this.start = this.used;
-    this.end = this.start + this.chunk.write(json, this.start, 'utf8');
-    this.chunk[this.end] = 0x2c; // ','
-    this.used = this.end + 1;
+    // Over the object's closing brace: `,` + lastKey (which ends with the brace again).
+    let at = this.start + chunk.write(json, this.start, 'utf8') - 1;
+    if (json.length > 2) chunk[at++] = 0x2c;
+    for (let i = 0; i < lastKey.length; i += 1) chunk[at++] = lastKey[i]!;
+    this.end = at;
+    chunk[at] = 0x2c; // ','
+    this.used = at + 1;
   }
+}
+
+/** The bytes {@link ByteArena.append} adds to every record of an object: `"attributes":{"type":"…"}}`. */
+export function attributesKey(object: string): Buffer {
+  return Buffer.from(`"attributes":${JSON.stringify({ type: object })}}`, 'utf8');
 }
 
 /** A record's bytes standing alone (a merged row, a record with an Id put in front). */

@@ -51,8 +51,6 @@ export interface StreamContext {
   operation: SyncMode;
   keyField?: KeyField;
   tally: StreamTally;
-  /** `{"type":"<Object>"}`: the `attributes` value every serialised record carries. */
-  attributes: Record<string, string>;
   /** Jobs in flight by key, so a later row for a key waits for the earlier one. */
   locks: Map<string, Promise<void>>;
 }

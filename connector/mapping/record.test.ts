@@ -480,3 +480,52 @@ describe('mapRecord writes lookups by External ID', () => {
     });
   });
 });
+
+describe('mapRecord copies a record only when it must', () => {
+  const p = () => plan(contact, { kind: 'upsert', matchingField: 'Email' });
+  const frozen = (json: string) => Object.freeze(JSON.parse(json) as Record<string, unknown>);
+
+  it('uses the record itself when every column is an API name and every value passes unchanged', () => {
+    const data = frozen(
+      '{"Email":"ada@example.com","LastName":"Lovelace","Birthdate":"1815-12-10","MailingLatitude":51.5,"Title":null}',
+    );
+    const result = mapRecord(p(), data);
+    expect(payloadOf(result)).toBe(data);
+    expect(result.ok && result.key).toBe('ada@example.com');
+  });
+
+  it.each([
+    [
+      'a column in another case',
+      '{"Email":"a@example.com","lastname":"Lovelace"}',
+      { Email: 'a@example.com', LastName: 'Lovelace' },
+    ],
+    [
+      'a converted value',
+      '{"Email":"a@example.com","MailingLatitude":"51.5"}',
+      { Email: 'a@example.com', MailingLatitude: 51.5 },
+    ],
+    [
+      'a dropped column',
+      '{"Email":"a@example.com","Name":"x","Title":"CTO"}',
+      { Email: 'a@example.com', Title: 'CTO' },
+    ],
+    [
+      'an empty string cleared to null',
+      '{"Email":"a@example.com","Title":""}',
+      { Email: 'a@example.com', Title: null },
+    ],
+  ])('builds a new payload for %s, and leaves the record as it was', (_, json, expected) => {
+    const data = frozen(json);
+    const payload = payloadOf(mapRecord(p(), data));
+    expect(payload).not.toBe(data);
+    expect(payload).toEqual(expected);
+    expect(data).toEqual(JSON.parse(json));
+  });
+
+  it('leaves a null out with skip without touching the record', () => {
+    const data = frozen('{"Email":"a@example.com","Title":null,"Department":"Ops"}');
+    const skip = plan(contact, { kind: 'upsert', matchingField: 'Email', nullHandling: 'skip' });
+    expect(payloadOf(mapRecord(skip, data))).toEqual({ Email: 'a@example.com', Department: 'Ops' });
+  });
+});

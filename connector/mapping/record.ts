@@ -44,17 +44,25 @@ function fail(error: SalesforceRecordError): MapResult {
  * only: an upsert row without a required column may update an existing record, so Salesforce decides;
  * an upsert row that nulls a required field is refused, since that fails either way.
  *
- * Payload keys are only ever API names from Describe (never a record's key), so no record can reach
- * a prototype through the payload.
+ * When every column already is its field's API name and every value passes unchanged — a warehouse
+ * model written for Salesforce — the payload is `data` itself: no copy is made (this runs for every
+ * row). The caller must treat the payload as read-only. Otherwise payload keys are only ever API
+ * names from Describe (never a record's key), so no record can reach a prototype through the payload.
  */
 export function mapRecord(plan: StreamPlan, data: Record<string, unknown>): MapResult {
-  const payload: Record<string, unknown> = {};
+  // Built only from the first column that is renamed, converted or dropped; until then `data` is the payload.
+  let payload: Record<string, unknown> | undefined;
   const columns = plan.columns;
   // Own keys only: whatever an enumerable prototype property says is no column of this record.
-  for (const column of Object.keys(data)) {
+  const names = Object.keys(data);
+  for (let i = 0; i < names.length; i += 1) {
+    const column = names[i]!;
     let col = columns.get(column);
     if (col === undefined) col = plan.resolve(column);
-    if (col === null) continue;
+    if (col === null) {
+      payload ??= copyOf(data, names, i);
+      continue;
+    }
     const value = data[column];
     if (value !== null && value !== '') {
       if (value === undefined) continue;
@@ -69,14 +77,41 @@ export function mapRecord(plan: StreamPlan, data: Record<string, unknown>): MapR
       }
       if (out !== null) {
         if (out instanceof Rejection) return { ok: false, error: out.error };
-        payload[target] = out;
+        if (payload !== undefined) payload[target] = out;
+        else if (out !== value || target !== column) {
+          payload = copyOf(data, names, i);
+          payload[target] = out;
+        }
         continue;
       }
     }
-    if (col.nullMode === 'set') payload[col.nullTarget] = null;
-    else if (col.nullMode === 'reject' && col.nullError !== undefined) return fail(col.nullError);
+    if (col.nullMode === 'set') {
+      if (payload !== undefined) payload[col.nullTarget] = null;
+      else if (value !== null || col.nullTarget !== column) {
+        payload = copyOf(data, names, i);
+        payload[col.nullTarget] = null;
+      }
+    } else {
+      payload ??= copyOf(data, names, i);
+      if (col.nullMode === 'reject' && col.nullError !== undefined) return fail(col.nullError);
+    }
   }
+  return finish(plan, payload ?? data);
+}
 
+/** A fresh payload holding the first `count` columns of `data`, which passed unchanged. */
+function copyOf(
+  data: Record<string, unknown>,
+  names: readonly string[],
+  count: number,
+): Record<string, unknown> {
+  const payload: Record<string, unknown> = {};
+  for (let i = 0; i < count; i += 1) payload[names[i]!] = data[names[i]!];
+  return payload;
+}
+
+/** The key and required-field checks on a mapped payload. */
+function finish(plan: StreamPlan, payload: Record<string, unknown>): MapResult {
   let key: string | undefined;
   const keyCheck = plan.keyCheck;
   if (keyCheck !== undefined) {
