@@ -171,6 +171,12 @@ async function write(
     const arena = stream.arena;
     // The payload may be `data` itself (mapRecord): it is serialised, never changed.
     arena.append(JSON.stringify(mapped.payload), stream.lastKey);
+    let key: string | undefined;
+    const rawKey = stream.keyField === undefined ? undefined : mapped.key;
+    if (rawKey !== undefined) {
+      key = normalizeKey(rawKey, stream.keyField!);
+      stream.mirror?.add(key);
+    }
     const item: Item = {
       epoch,
       row,
@@ -178,13 +184,12 @@ async function write(
       start: arena.start,
       end: arena.end,
       bytes: arena.end - arena.start,
+      key,
+      rawKey,
+      more: undefined,
+      id: undefined,
+      records: keepRecords ? [data] : undefined,
     };
-    if (mapped.key !== undefined && stream.keyField !== undefined) {
-      item.rawKey = mapped.key;
-      item.key = normalizeKey(mapped.key, stream.keyField);
-      stream.mirror?.add(item.key);
-    }
-    if (keepRecords) item.records = [data];
     const batch = stream.batcher.add(item);
     if (batch === undefined) return false;
     loader.submit(stream, batch);
@@ -477,19 +482,22 @@ function mergeItems(earlier: Item, later: Item): Item {
     ...(JSON.parse(textOf(later)) as Record<string, unknown>),
   };
   const record = standalone(JSON.stringify(payload));
-  const merged: Item = {
+  return {
     epoch: later.epoch,
-    more: [...(earlier.more ?? []), earlier.epoch, ...(later.more ?? [])],
-    ...record,
-    bytes: record.end - record.start,
     row: later.row,
+    chunk: record.chunk,
+    start: record.start,
+    end: record.end,
+    bytes: record.end - record.start,
+    key: later.key,
+    rawKey: later.rawKey,
+    more: [...(earlier.more ?? []), earlier.epoch, ...(later.more ?? [])],
+    id: undefined,
+    records:
+      earlier.records === undefined && later.records === undefined
+        ? undefined
+        : [...(earlier.records ?? []), ...(later.records ?? [])],
   };
-  if (later.key !== undefined) merged.key = later.key;
-  if (later.rawKey !== undefined) merged.rawKey = later.rawKey;
-  if (earlier.records !== undefined || later.records !== undefined) {
-    merged.records = [...(earlier.records ?? []), ...(later.records ?? [])];
-  }
-  return merged;
 }
 
 /** The row's key for a log line when mapping failed before producing one. */

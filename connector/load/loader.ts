@@ -58,22 +58,24 @@ export interface StreamContext {
 /**
  * One row (or several rows for one key, merged) on its way to Salesforce. Kept small: thousands
  * are in flight at once, so the record itself is bytes in an arena chunk (arena.ts), not a string.
+ * Every field is set when an item is made (undefined when unused), so all items share one shape
+ * and the code that handles them for every row stays optimised.
  */
 export interface Item extends BatchItem, RecordBytes {
   /** Checkpoint epoch of the row. */
   epoch: number;
   /** Epochs of earlier rows merged into this one. */
-  more?: number[];
+  more: number[] | undefined;
   /** Normalised key (ordering, merging, look-ups). */
-  key?: string;
+  key: string | undefined;
   /** The key as it arrived (logs, requests). */
-  rawKey?: string;
+  rawKey: string | undefined;
   /** Row number within the stream, for logs of rows without a key. */
   row: number;
   /** The record Id found by a key look-up (update and remove by external ID). */
-  id?: string;
+  id: string | undefined;
   /** Original records, kept only when rejected rows are written to a file. */
-  records?: Array<Record<string, unknown>>;
+  records: Array<Record<string, unknown>> | undefined;
 }
 
 /** Loader settings. */

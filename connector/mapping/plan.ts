@@ -119,6 +119,12 @@ export interface StreamPlan {
   readonly columns: Map<string, ColumnPlan | null>;
   /** Resolves a column first seen in a record and caches the answer in `columns`. */
   readonly resolve: (column: string) => ColumnPlan | null;
+  /**
+   * The last record's column names and their plans. Rows of one stream nearly always carry the same
+   * keys in the same order, so mapRecord compares names (interned strings) instead of looking each
+   * one up.
+   */
+  readonly shape: { names: readonly string[]; cols: ReadonlyArray<ColumnPlan | null> };
   /** The matching field's payload key, and the `MISSING_ARGUMENT` for a row without a value there. */
   readonly keyCheck: { readonly field: string; readonly missing: SalesforceRecordError } | undefined;
   /** Per-row required check; create only (an upsert row may update, see planStream). */
@@ -548,6 +554,7 @@ export function planStream(describe: DescribeSObject, options: PlanOptions): Str
     missingKey: known && keyField !== undefined && !resolver.isClaimed(keyField.name),
     columns,
     resolve: (column) => settle(column, lateDropped),
+    shape: { names: [], cols: [] },
     keyCheck,
     // An upsert row without a required column may update an existing record, which needs no such
     // value: only Salesforce knows which it is, so only creates are checked row by row.

@@ -6,7 +6,7 @@
  */
 import type { SalesforceRecordError } from '../salesforce/types.js';
 import { Rejection, requiredFieldsMissing } from './coerce.js';
-import type { StreamPlan } from './plan.js';
+import type { ColumnPlan, StreamPlan } from './plan.js';
 
 export { planStream } from './plan.js';
 export type {
@@ -52,13 +52,12 @@ function fail(error: SalesforceRecordError): MapResult {
 export function mapRecord(plan: StreamPlan, data: Record<string, unknown>): MapResult {
   // Built only from the first column that is renamed, converted or dropped; until then `data` is the payload.
   let payload: Record<string, unknown> | undefined;
-  const columns = plan.columns;
   // Own keys only: whatever an enumerable prototype property says is no column of this record.
   const names = Object.keys(data);
+  const cols = columnsOf(plan, names);
   for (let i = 0; i < names.length; i += 1) {
     const column = names[i]!;
-    let col = columns.get(column);
-    if (col === undefined) col = plan.resolve(column);
+    const col = cols[i]!;
     if (col === null) {
       payload ??= copyOf(data, names, i);
       continue;
@@ -97,6 +96,29 @@ export function mapRecord(plan: StreamPlan, data: Record<string, unknown>): MapR
     }
   }
   return finish(plan, payload ?? data);
+}
+
+/** The plans of a record's columns: the previous record's when it had the same keys. */
+function columnsOf(plan: StreamPlan, names: readonly string[]): ReadonlyArray<ColumnPlan | null> {
+  const shape = plan.shape;
+  const last = shape.names;
+  if (last.length === names.length) {
+    let same = true;
+    for (let i = 0; i < names.length; i += 1) {
+      if (names[i] !== last[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return shape.cols;
+  }
+  const cols = names.map((column) => {
+    const col = plan.columns.get(column);
+    return col === undefined ? plan.resolve(column) : col;
+  });
+  shape.names = names;
+  shape.cols = cols;
+  return cols;
 }
 
 /** A fresh payload holding the first `count` columns of `data`, which passed unchanged. */
