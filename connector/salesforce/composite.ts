@@ -109,23 +109,32 @@ class Body {
   }
 }
 
+function recordsSubrequest(
+  body: Body,
+  method: string,
+  url: string,
+  ref: string,
+  records: readonly RecordBytes[],
+): void {
+  body.text(
+    `{"method":"${method}","url":${JSON.stringify(url)},${ref},"body":{"allOrNone":false,"records":[`,
+  );
+  body.records(records);
+  body.text(']}}');
+}
+
 function collectionSubrequest(body: Body, apiBase: string, request: CollectionRequest, ref: string): void {
-  const records = (method: string, url: string, list: readonly RecordBytes[]): void => {
-    body.text(
-      `{"method":"${method}","url":${JSON.stringify(url)},${ref},"body":{"allOrNone":false,"records":[`,
-    );
-    body.records(list);
-    body.text(']}}');
-  };
   switch (request.kind) {
     case 'create':
-      return records('POST', `${apiBase}/composite/sobjects`, request.records);
+      return recordsSubrequest(body, 'POST', `${apiBase}/composite/sobjects`, ref, request.records);
     case 'update':
-      return records('PATCH', `${apiBase}/composite/sobjects`, request.records);
+      return recordsSubrequest(body, 'PATCH', `${apiBase}/composite/sobjects`, ref, request.records);
     case 'upsert':
-      return records(
+      return recordsSubrequest(
+        body,
         'PATCH',
         `${apiBase}/composite/sobjects/${encodeURIComponent(request.object)}/${encodeURIComponent(request.externalIdField)}`,
+        ref,
         request.records,
       );
     case 'delete': {
@@ -180,14 +189,15 @@ export async function sendComposite(
       : '';
   const body = new Body();
   body.text('{"allOrNone":false,"collateSubrequests":false,"compositeRequest":[');
-  collections.forEach((r, i) => {
+  // Loops rather than callbacks: a closure made per call is optimised anew by V8 for each call.
+  for (let i = 0; i < collections.length; i += 1) {
     if (i > 0) body.text(',');
-    collectionSubrequest(body, apiBase, r, `"referenceId":"c${i}"${headers}`);
-  });
-  singles.forEach((r, i) => {
+    collectionSubrequest(body, apiBase, collections[i]!, `"referenceId":"c${i}"${headers}`);
+  }
+  for (let i = 0; i < singles.length; i += 1) {
     if (i > 0 || collections.length > 0) body.text(',');
-    body.text(singleSubrequest(apiBase, r, `"referenceId":"s${i}"${headers}`));
-  });
+    body.text(singleSubrequest(apiBase, singles[i]!, `"referenceId":"s${i}"${headers}`));
+  }
   body.text(']}');
   const response = await http.request<{ compositeResponse: CompositeSubresponse[] }>({
     method: 'POST',
@@ -199,10 +209,12 @@ export async function sendComposite(
   });
   const byRef = new Map<string, CompositeSubresponse>();
   for (const sub of response.body?.compositeResponse ?? []) byRef.set(sub.referenceId, sub);
-  return {
-    collections: collections.map((request, i) => collectionOutcome(byRef.get(`c${i}`), request)),
-    singles: singles.map((_, i) => singleOutcome(byRef.get(`s${i}`))),
-  };
+  const outcomes: CollectionOutcome[] = [];
+  for (let i = 0; i < collections.length; i += 1)
+    outcomes.push(collectionOutcome(byRef.get(`c${i}`), collections[i]!));
+  const results: SaveResult[] = [];
+  for (let i = 0; i < singles.length; i += 1) results.push(singleOutcome(byRef.get(`s${i}`)));
+  return { collections: outcomes, singles: results };
 }
 
 /** Sends collection subrequests only (at most five): the common case. */
