@@ -29,6 +29,7 @@ import {
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NODE_FLAGS } from '../integration_tests/helpers/cli.js';
 import { catalog, configuredStream, record, streamState } from '../integration_tests/helpers/messages.js';
 import { contactRow, CONTACT_COLUMNS } from '../integration_tests/helpers/rows.js';
 import { EmulatorProcess, killChildren, measure, type MeasuredProcess } from './processes.js';
@@ -262,7 +263,15 @@ class Bench {
     let states = 0;
     let kept = 0;
     const m = await measure({
-      args: [PATHS.connector, 'write', '--config', this.configFor(settings), '--catalog', this.catalogPath],
+      args: [
+        ...NODE_FLAGS,
+        PATHS.connector,
+        'write',
+        '--config',
+        this.configFor(settings),
+        '--catalog',
+        this.catalogPath,
+      ],
       hookPath: pathToFileURL(PATHS.hook).href,
       inputPath,
       rusagePath: this.rusagePath(),

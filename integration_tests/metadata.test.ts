@@ -9,6 +9,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
+import { NODE_FLAGS } from './helpers/cli.js';
 
 const repo = new URL('../', import.meta.url);
 const schemaDir = new URL('../../shared/airbyte-metadata-schema/', import.meta.url);
@@ -246,6 +247,10 @@ describe('Dockerfile (final stage)', () => {
     expect(facts.entrypoint.length).toBeGreaterThan(0);
     expect(facts.env.AIRBYTE_ENTRYPOINT).toBe(facts.entrypoint.join(' '));
     expect(facts.entrypoint.slice(1).every((arg) => arg.startsWith('/') || arg.startsWith('-'))).toBe(true);
+  });
+
+  it('starts the connector with the V8 flags the tests and the benchmark use', () => {
+    expect(facts.entrypoint).toEqual(['node', ...NODE_FLAGS, '/app/dist/main.js']);
   });
 
   it('runs as the non-root user airbyte', () => {
