@@ -1,0 +1,118 @@
+import { describe, expect, it } from '@jest/globals';
+import got from 'got';
+import nock from 'nock';
+import { TokenManager } from '../salesforce/auth.js';
+import { SalesforceHttp } from '../salesforce/http.js';
+import { attributesKey, ByteArena } from './arena.js';
+import { Checkpoints } from './checkpoints.js';
+import { Loader, type Item, type StreamContext } from './loader.js';
+import { Outcomes } from './outcomes.js';
+
+const LOGIN = 'https://login.salesforce.com';
+const INSTANCE = 'https://acme.my.salesforce.com';
+const quiet = {
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
+
+function setup() {
+  const tokens = new TokenManager({
+    loginUrl: LOGIN,
+    credentials: { authType: 'oauth2_refresh_token', clientId: 'cid', refreshToken: 'rt' },
+    jwtAudience: LOGIN,
+    http: got,
+  });
+  const http = new SalesforceHttp({
+    tokens,
+    apiVersion: 'v61.0',
+    got,
+    maxConcurrent: 4,
+    timeoutMs: 5000,
+    rateLimitMaxWaitMs: 0,
+  });
+  const checkpoints = new Checkpoints(() => undefined);
+  const outcomes = new Outcomes(quiet);
+  const loader = new Loader(http, checkpoints, outcomes, quiet, {
+    maxJobs: 4,
+    headers: {},
+    lockAttempts: 1,
+    lockDelayMs: 0,
+    dryRun: false,
+  });
+  const stream: StreamContext = {
+    key: 'contacts',
+    label: 'contacts',
+    object: 'Contact',
+    operation: 'upsert',
+    keyField: { name: 'External_ID__c', type: 'string', caseInsensitive: false, isId: false },
+    tally: outcomes.stream('contacts', 'contacts', 'Contact', 'upsert'),
+    locks: new Map(),
+  };
+  const arena = new ByteArena();
+  const item = (key: string, title: string): Item => {
+    arena.append(JSON.stringify({ External_ID__c: key, Title: title }), attributesKey('Contact'));
+    return {
+      epoch: checkpoints.arrive(),
+      row: 1,
+      chunk: arena.chunk,
+      start: arena.start,
+      end: arena.end,
+      bytes: arena.end - arena.start,
+      key,
+      rawKey: key,
+      more: undefined,
+      id: undefined,
+      records: undefined,
+    };
+  };
+  nock(LOGIN)
+    .post('/services/oauth2/token')
+    .reply(200, { access_token: 'tok', instance_url: INSTANCE, id: 'x', issued_at: '1' });
+  return { loader, stream, item };
+}
+
+interface Sent {
+  compositeRequest: Array<{
+    referenceId: string;
+    body: { records: Array<{ External_ID__c: string; Title: string }> };
+  }>;
+}
+
+const answer = (body: Sent) => ({
+  compositeResponse: body.compositeRequest.map((s) => ({
+    referenceId: s.referenceId,
+    httpStatusCode: 200,
+    body: s.body.records.map(() => ({ success: true, created: false, errors: [] })),
+  })),
+});
+
+describe('Loader orders rows for one key across batches in flight', () => {
+  it('sends a batch only after an earlier batch with one of its keys has been answered', async () => {
+    const { loader, stream, item } = setup();
+    const events: string[] = [];
+    nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .times(3)
+      .reply(200, async function (_uri, body) {
+        const sent = body as Sent;
+        const what = sent.compositeRequest[0]!.body.records.map((r) => `${r.External_ID__c}=${r.Title}`).join(
+          ',',
+        );
+        events.push(`sent ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        events.push(`answered ${what}`);
+        return answer(sent);
+      });
+    loader.submit(stream, [item('A', 'v1'), item('B', 'v1')]);
+    loader.submit(stream, [item('C', 'v1')]); // no shared key: goes at once
+    loader.submit(stream, [item('A', 'v2')]); // shares A with the first batch: waits for it
+    await loader.drain();
+    expect(loader.failure).toBeUndefined();
+    // C went at once beside the first batch; the second A waited for the first to be answered.
+    expect(events.indexOf('sent C=v1')).toBeLessThan(events.indexOf('answered A=v1,B=v1'));
+    expect(events.indexOf('answered A=v1,B=v1')).toBeLessThan(events.indexOf('sent A=v2'));
+    expect(events).toHaveLength(6);
+  });
+});
