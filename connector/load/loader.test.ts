@@ -1,15 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import got from 'got';
 import nock from 'nock';
-import { TokenManager } from '../salesforce/auth.js';
-import { SalesforceHttp } from '../salesforce/http.js';
+import { INSTANCE, testClient, tokenOnce } from '../salesforce/test-client.js';
 import { attributesKey, ByteArena } from './arena.js';
 import { Checkpoints } from './checkpoints.js';
 import { Loader, type Item, type StreamContext } from './loader.js';
 import { Outcomes } from './outcomes.js';
 
-const LOGIN = 'https://login.salesforce.com';
-const INSTANCE = 'https://acme.my.salesforce.com';
 const quiet = {
   error: () => undefined,
   warn: () => undefined,
@@ -18,20 +14,7 @@ const quiet = {
 };
 
 function setup() {
-  const tokens = new TokenManager({
-    loginUrl: LOGIN,
-    credentials: { authType: 'oauth2_refresh_token', clientId: 'cid', refreshToken: 'rt' },
-    jwtAudience: LOGIN,
-    http: got,
-  });
-  const http = new SalesforceHttp({
-    tokens,
-    apiVersion: 'v61.0',
-    got,
-    maxConcurrent: 4,
-    timeoutMs: 5000,
-    rateLimitMaxWaitMs: 0,
-  });
+  const http = testClient({ maxConcurrent: 4 });
   const checkpoints = new Checkpoints(() => undefined);
   const outcomes = new Outcomes(quiet);
   const loader = new Loader(http, checkpoints, outcomes, quiet, {
@@ -67,9 +50,7 @@ function setup() {
       records: undefined,
     };
   };
-  nock(LOGIN)
-    .post('/services/oauth2/token')
-    .reply(200, { access_token: 'tok', instance_url: INSTANCE, id: 'x', issued_at: '1' });
+  tokenOnce();
   return { loader, stream, item };
 }
 

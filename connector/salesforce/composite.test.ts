@@ -1,30 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import got from 'got';
 import nock from 'nock';
 import { attributesKey, ByteArena, standalone, textOf } from '../load/arena.js';
-import { TokenManager } from './auth.js';
 import { sendComposite, type RecordBytes } from './composite.js';
-import { SalesforceHttp } from './http.js';
-
-const LOGIN = 'https://login.salesforce.com';
-const INSTANCE = 'https://acme.my.salesforce.com';
-
-function client(): SalesforceHttp {
-  const tokens = new TokenManager({
-    loginUrl: LOGIN,
-    credentials: { authType: 'oauth2_refresh_token', clientId: 'cid', refreshToken: 'rt' },
-    jwtAudience: LOGIN,
-    http: got,
-  });
-  return new SalesforceHttp({
-    tokens,
-    apiVersion: 'v61.0',
-    got,
-    maxConcurrent: 1,
-    timeoutMs: 5000,
-    rateLimitMaxWaitMs: 0,
-  });
-}
+import { INSTANCE, testClient, tokenOnce } from './test-client.js';
 
 interface SentBody {
   allOrNone: boolean;
@@ -34,6 +12,19 @@ interface SentBody {
     referenceId: string;
     body?: { allOrNone: boolean; records: Array<Record<string, unknown>> };
   }>;
+}
+
+/** Answers one Composite call with `reply`, and keeps the body it was sent. */
+function captureComposite(reply: object): { body?: SentBody } {
+  const seen: { body?: SentBody } = {};
+  tokenOnce();
+  nock(INSTANCE)
+    .post('/services/data/v61.0/composite', (body: SentBody) => {
+      seen.body = body;
+      return true;
+    })
+    .reply(200, reply);
+  return seen;
 }
 
 describe('sendComposite assembles its body from record bytes', () => {
@@ -55,23 +46,14 @@ describe('sendComposite assembles its body from record bytes', () => {
       standalone('{"External_ID__c":"X-1","attributes":{"type":"Contact"}}'),
       records[3]!,
     ];
-    let sent: SentBody | undefined;
-    nock(LOGIN)
-      .post('/services/oauth2/token')
-      .reply(200, { access_token: 'tok', instance_url: INSTANCE, id: 'x', issued_at: '1' });
-    nock(INSTANCE)
-      .post('/services/data/v61.0/composite', (body: SentBody) => {
-        sent = body;
-        return true;
-      })
-      .reply(200, {
-        compositeResponse: [
-          { referenceId: 'c0', httpStatusCode: 200, body: first.map(() => ({ success: true, errors: [] })) },
-          { referenceId: 'c1', httpStatusCode: 200, body: second.map(() => ({ success: true, errors: [] })) },
-        ],
-      });
+    const seen = captureComposite({
+      compositeResponse: [
+        { referenceId: 'c0', httpStatusCode: 200, body: first.map(() => ({ success: true, errors: [] })) },
+        { referenceId: 'c1', httpStatusCode: 200, body: second.map(() => ({ success: true, errors: [] })) },
+      ],
+    });
     const answer = await sendComposite(
-      client(),
+      testClient({ maxConcurrent: 1 }),
       [
         { kind: 'upsert', object: 'Contact', externalIdField: 'External_ID__c', records: first },
         { kind: 'upsert', object: 'Contact', externalIdField: 'External_ID__c', records: second },
@@ -80,48 +62,39 @@ describe('sendComposite assembles its body from record bytes', () => {
       { idempotent: true },
     );
     expect(answer.collections.map((c) => c.ok)).toEqual([true, true]);
-    expect(sent!.compositeRequest.map((s) => s.body!.records)).toEqual([
+    expect(seen.body!.compositeRequest.map((s) => s.body!.records)).toEqual([
       first.map((r) => JSON.parse(textOf(r)) as unknown),
       second.map((r) => JSON.parse(textOf(r)) as unknown),
     ]);
-    expect(sent!.compositeRequest[0]!.url).toBe(
+    expect(seen.body!.compositeRequest[0]!.url).toBe(
       '/services/data/v61.0/composite/sobjects/Contact/External_ID__c',
     );
-    expect(sent!.compositeRequest[1]!.body!.records[1]).toEqual({
+    expect(seen.body!.compositeRequest[1]!.body!.records[1]).toEqual({
       External_ID__c: 'X-1',
       attributes: { type: 'Contact' },
     });
   });
 
   it('sends an empty collection as an empty records array, and singles after the collections', async () => {
-    let sent: SentBody | undefined;
-    nock(LOGIN)
-      .post('/services/oauth2/token')
-      .reply(200, { access_token: 'tok', instance_url: INSTANCE, id: 'x', issued_at: '1' });
-    nock(INSTANCE)
-      .post('/services/data/v61.0/composite', (body: SentBody) => {
-        sent = body;
-        return true;
-      })
-      .reply(200, {
-        compositeResponse: [
-          { referenceId: 'c0', httpStatusCode: 200, body: [] },
-          {
-            referenceId: 's0',
-            httpStatusCode: 201,
-            body: { id: '003000000000001AAA', success: true, errors: [] },
-          },
-        ],
-      });
+    const seen = captureComposite({
+      compositeResponse: [
+        { referenceId: 'c0', httpStatusCode: 200, body: [] },
+        {
+          referenceId: 's0',
+          httpStatusCode: 201,
+          body: { id: '003000000000001AAA', success: true, errors: [] },
+        },
+      ],
+    });
     const answer = await sendComposite(
-      client(),
+      testClient({ maxConcurrent: 1 }),
       [{ kind: 'create', records: [] }],
       [{ kind: 'create', object: 'Contact', body: '{"LastName":"Alone"}' }],
       { idempotent: false },
     );
-    expect(sent!.compositeRequest.map((s) => s.referenceId)).toEqual(['c0', 's0']);
-    expect(sent!.compositeRequest[0]!.body!.records).toEqual([]);
-    expect(sent!.compositeRequest[1]!.body).toEqual({ LastName: 'Alone' });
+    expect(seen.body!.compositeRequest.map((s) => s.referenceId)).toEqual(['c0', 's0']);
+    expect(seen.body!.compositeRequest[0]!.body!.records).toEqual([]);
+    expect(seen.body!.compositeRequest[1]!.body).toEqual({ LastName: 'Alone' });
     expect(answer.singles[0]!.success).toBe(true);
   });
 });

@@ -1,12 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import got from 'got';
 import nock from 'nock';
-import { TokenManager } from './auth.js';
 import { RateLimitError, SalesforceApiError, UnknownOutcomeError } from './errors.js';
-import { SalesforceHttp } from './http.js';
+import type { SalesforceHttpOptions } from './http.js';
+import { INSTANCE, LOGIN, testClient } from './test-client.js';
 
-const LOGIN = 'https://login.salesforce.com';
-const INSTANCE = 'https://acme.my.salesforce.com';
 const token = (n: number) => ({
   access_token: `00D000000000001!token${n}`,
   instance_url: INSTANCE,
@@ -14,20 +11,8 @@ const token = (n: number) => ({
   issued_at: '1',
 });
 
-function client(sleeps: number[], options: Partial<ConstructorParameters<typeof SalesforceHttp>[0]> = {}) {
-  const tokens = new TokenManager({
-    loginUrl: LOGIN,
-    credentials: { authType: 'oauth2_refresh_token', clientId: 'cid', refreshToken: 'rt' },
-    jwtAudience: LOGIN,
-    http: got,
-  });
-  return new SalesforceHttp({
-    tokens,
-    apiVersion: 'v61.0',
-    got,
-    maxConcurrent: 2,
-    timeoutMs: 5000,
-    rateLimitMaxWaitMs: 60_000,
+function client(sleeps: number[], options: Partial<SalesforceHttpOptions> = {}) {
+  return testClient({
     sleep: (ms) => {
       sleeps.push(ms);
       return Promise.resolve();
