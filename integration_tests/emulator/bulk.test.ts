@@ -2,21 +2,17 @@
  * Bulk API 2.0 ingest (reference §4): job lifecycle, CSV rules, per-row validation and results.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startEmulator } from './index.js';
-import { Api, type Reply } from './test-support.js';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { Api } from './test-support.js';
+import { type Reply, useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 let sf: Emulator;
 let api: Api;
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
-});
-
-afterAll(async () => {
-  await sf.close();
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
 });
 
 beforeEach(() => {

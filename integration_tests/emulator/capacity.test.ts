@@ -2,9 +2,9 @@
  * 100,000 stored records with indexed upsert matching through real Composite requests (the
  * 1,000,000-record figures come from capacity.ts, see README.md).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startEmulator } from './index.js';
-import { Api, rec } from './test-support.js';
+import { describe, expect, it } from '@jest/globals';
+import type { Api } from './test-support.js';
+import { rec, useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 const STORED = 100_000;
@@ -12,19 +12,15 @@ const STORED = 100_000;
 let sf: Emulator;
 let api: Api;
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
   for (let i = 0; i < STORED; i += 10_000) {
     const batch = [];
     for (let j = i; j < i + 10_000; j++)
       batch.push({ LastName: `L${j}`, Email: `p${j}@example.com`, External_ID__c: `K-${j}` });
     sf.seed('Contact', batch);
   }
-});
-
-afterAll(async () => {
-  await sf.close();
 });
 
 describe(`${STORED.toLocaleString('en')} stored records`, () => {

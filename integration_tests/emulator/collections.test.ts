@@ -2,22 +2,17 @@
  * sObject Collections (reference §3.2): the four operations, the 200-record limit, allOrNone both
  * ways with the documented result shapes, and the upsert key rules of §3.3.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { normalizeId } from './ids.js';
-import { startEmulator } from './index.js';
-import { Api, rec } from './test-support.js';
+import { Api, rec, useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 let sf: Emulator;
 let api: Api;
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
-});
-
-afterAll(async () => {
-  await sf.close();
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
 });
 
 beforeEach(() => {

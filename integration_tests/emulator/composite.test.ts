@@ -1,22 +1,18 @@
 /**
  * Composite (reference §3.5): references, allOrNone, limits, header rules, one API request per call.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startEmulator } from './index.js';
-import { Api, rec } from './test-support.js';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { Api } from './test-support.js';
+import { rec, useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 let sf: Emulator;
 let api: Api;
 const V = '/services/data/v61.0';
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
-});
-
-afterAll(async () => {
-  await sf.close();
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
 });
 
 beforeEach(() => {

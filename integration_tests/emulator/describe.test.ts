@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { OBJECTS_WITH_ADDED_EXTERNAL_ID, SERVED_OBJECTS, resolveFixturesDir } from './fixtures.js';
 import { startEmulator } from './index.js';
-import { Api, send } from './test-support.js';
+import { Api, send, useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 const dir = resolveFixturesDir();
@@ -17,13 +17,9 @@ const fixture = (file: string): Record<string, unknown> & { fields: Array<Record
 let sf: Emulator;
 let api: Api;
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
-});
-
-afterAll(async () => {
-  await sf.close();
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
 });
 
 describe('GET /services/data/', () => {

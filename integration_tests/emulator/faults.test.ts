@@ -2,22 +2,17 @@
  * Limits and injected faults (reference §5.1, §5.3), and the admin endpoint that controls them.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startEmulator } from './index.js';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { prng } from './server.js';
-import { Api, rec, send } from './test-support.js';
+import { Api, rec, send, useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 let sf: Emulator;
 let api: Api;
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
-});
-
-afterAll(async () => {
-  await sf.close();
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
 });
 
 beforeEach(async () => {

@@ -1,21 +1,17 @@
 /**
  * SOQL (reference §5.4): the subset, literal escapes, errors in Salesforce's caret format, paging.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startEmulator } from './index.js';
-import { Api } from './test-support.js';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { Api } from './test-support.js';
+import { useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 let sf: Emulator;
 let api: Api;
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
-});
-
-afterAll(async () => {
-  await sf.close();
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
 });
 
 beforeEach(() => {

@@ -2,22 +2,17 @@
  * Single-record resources (reference §3.1, §3.3): create, read, update, delete, upsert by external ID,
  * and the server-set system fields.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { idSuffix, normalizeId } from './ids.js';
-import { startEmulator } from './index.js';
-import { Api } from './test-support.js';
+import { Api, useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 let sf: Emulator;
 let api: Api;
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
-});
-
-afterAll(async () => {
-  await sf.close();
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
 });
 
 beforeEach(() => {

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { resolveFixturesDir } from './fixtures.js';
-import { startEmulator } from './index.js';
-import { Api } from './test-support.js';
+import type { Api } from './test-support.js';
+import { useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 interface Exchange {
@@ -106,15 +106,11 @@ let api: Api;
 /** Recorded id → emulator id, across the whole replay. */
 const idMap = new Map<string, unknown>();
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
   // The query exchanges read an Account; the recording's org had some.
   sf.seed('Account', [{ Name: 'Smith Corp.' }]);
-});
-
-afterAll(async () => {
-  await sf.close();
 });
 
 describe('recorded exchanges, replayed in order against one emulator', () => {

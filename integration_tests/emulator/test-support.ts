@@ -2,6 +2,8 @@
  * A tiny HTTP client for the emulator's own tests: real HTTP calls with node's fetch, replies with
  * status, headers and the parsed body. Deliberately independent of the connector's client.
  */
+import { afterAll, beforeAll } from '@jest/globals';
+import { startEmulator } from './index.js';
 import type { Emulator } from './types.js';
 
 /** A reply: status, headers, raw text and the JSON body when there is one. */
@@ -110,4 +112,19 @@ export class Api {
 /** `{attributes: {type}}` + fields. */
 export function rec(type: string, fields: Record<string, unknown>): Record<string, unknown> {
   return { attributes: { type }, ...fields };
+}
+
+/**
+ * One emulator for a test file: started with a signed-in client before the file's tests (`ready`
+ * receives both, and may seed records), closed after them.
+ */
+export function useEmulator(ready: (emulator: Emulator, api: Api) => void): void {
+  let emulator: Emulator | undefined;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    ready(emulator, await Api.connect(emulator));
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
 }

@@ -2,22 +2,18 @@
  * Salesforce's own per-record validation (reference §3, §5.2, §6), through single-record calls (a
  * request-level 400 with errorCode) and sObject Collections (a per-record error with statusCode).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { normalizeId } from './ids.js';
 import { startEmulator } from './index.js';
-import { Api, rec } from './test-support.js';
+import { Api, rec, useEmulator } from './test-support.js';
 import type { Emulator } from './types.js';
 
 let sf: Emulator;
 let api: Api;
 
-beforeAll(async () => {
-  sf = await startEmulator();
-  api = await Api.connect(sf);
-});
-
-afterAll(async () => {
-  await sf.close();
+useEmulator((emulator, client) => {
+  sf = emulator;
+  api = client;
 });
 
 beforeEach(() => {
