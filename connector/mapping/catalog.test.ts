@@ -19,20 +19,17 @@ import {
   type DestinationSyncMode,
 } from './catalog.js';
 import { findField } from './fields.js';
+import { FIXTURES, loadDescribe } from './test-fixtures.js';
 
-const fixtures = new URL('../../../shared/salesforce-fixtures/', import.meta.url);
 const golden = new URL('./golden/', import.meta.url);
 const protocolYaml = new URL('../../../shared/airbyte-protocol/airbyte_protocol.yaml', import.meta.url);
 
-const load = (name: string): DescribeSObject =>
-  JSON.parse(readFileSync(new URL(`describe-${name}.json`, fixtures), 'utf8')) as DescribeSObject;
-
 /** Every sObject Describe fixture, by the part of its file name after `describe-`. */
-const fixtureNames = readdirSync(fixtures)
+const fixtureNames = readdirSync(FIXTURES)
   .filter((f) => /^describe-.+\.json$/.test(f) && f !== 'describe-global.json')
   .map((f) => f.slice('describe-'.length, -'.json'.length))
   .sort();
-const all = fixtureNames.map((name) => ({ name, describe: load(name) }));
+const all = fixtureNames.map((name) => ({ name, describe: loadDescribe(name) }));
 
 const CREATING: readonly DestinationSyncMode[] = ['append', 'append_dedup', 'overwrite'];
 const ORDER: readonly DestinationSyncMode[] = [
@@ -52,7 +49,7 @@ const keyNames = (o: DestinationOperation | undefined): string[] =>
 
 /** Contact as the emulator serves it: with a unique External ID field, as an org set up for the connector has. */
 function contactWithExternalId(): DescribeSObject {
-  const contact = load('Contact');
+  const contact = loadDescribe('Contact');
   const email = findField(contact, 'Email')!;
   const externalId: DescribeField = {
     ...email,
@@ -89,13 +86,13 @@ describe('describeToOperations', () => {
       'With_External_Id__c',
     ]);
     for (const { describe } of all) expect(describeToOperations(describe).length).toBeGreaterThan(0);
-    const npsp = describeToOperations(load('Account-personaccount-npsp'));
+    const npsp = describeToOperations(loadDescribe('Account-personaccount-npsp'));
     expect(npsp.map((o) => o.sync_mode)).toEqual(['append', 'update', 'soft_delete']);
     expect(propertyNames(npsp[0])).toContain('PersonEmail');
   });
 
   it('offers Email, and an External ID field when there is one, as Contact upsert and mirror keys', () => {
-    const contact = load('Contact');
+    const contact = loadDescribe('Contact');
     expect(keyNames(op(contact, 'append_dedup'))).toEqual(['Email']);
     expect(keyNames(op(contact, 'overwrite'))).toEqual(['Email']);
 
@@ -112,7 +109,7 @@ describe('describeToOperations', () => {
 
   it('requires the service-object minimums in every operation that may create', () => {
     const requiredBy = (name: string, mode: DestinationSyncMode): string[] | undefined =>
-      op(load(name), mode)?.json_schema.required;
+      op(loadDescribe(name), mode)?.json_schema.required;
     for (const mode of CREATING) {
       expect(requiredBy('Contact', mode)).toEqual(['LastName']);
       expect(requiredBy('Lead', mode)).toEqual(['Company', 'LastName']);
@@ -120,8 +117,8 @@ describe('describeToOperations', () => {
     expect(requiredBy('Account', 'append')).toEqual(['Name']);
     expect(requiredBy('Case', 'append')).toEqual(['Subject']);
     // Account and Case have no field that can key an upsert.
-    expect(op(load('Account'), 'append_dedup')).toBeUndefined();
-    expect(op(load('Case'), 'append_dedup')).toBeUndefined();
+    expect(op(loadDescribe('Account'), 'append_dedup')).toBeUndefined();
+    expect(op(loadDescribe('Case'), 'append_dedup')).toBeUndefined();
   });
 
   it('requires no field in update or remove, whose matching key is chosen per run', () => {
@@ -150,7 +147,7 @@ describe('describeToOperations', () => {
         }
       }
     }
-    const kase = load('Case');
+    const kase = loadDescribe('Case');
     for (const mode of CREATING) expect(propertyNames(op(kase, mode))).not.toContain('CaseNumber');
   });
 
@@ -167,7 +164,7 @@ describe('describeToOperations', () => {
       }
     }
     // Case.CaseNumber cannot be written but finds the Case to update.
-    const update = op(load('Case'), 'update');
+    const update = op(loadDescribe('Case'), 'update');
     expect(keyNames(update)).toEqual(['Id', 'CaseNumber']);
     expect(propertyNames(update).slice(0, 2)).toEqual(['Id', 'CaseNumber']);
   });
@@ -205,7 +202,7 @@ describe('describeToOperations', () => {
   });
 
   it('offers only what the object allows, and drops an operation with nothing to write', () => {
-    const contact = load('Contact');
+    const contact = loadDescribe('Contact');
     const readOnly: DescribeSObject = { ...contact, createable: false, updateable: false, deletable: false };
     expect(describeToOperations(readOnly)).toEqual([]);
 
@@ -223,7 +220,12 @@ describe('describeToOperations', () => {
 
 describe('buildDestinationCatalog', () => {
   it('lists objects sorted by name, each with its operations in order', () => {
-    const catalog = buildDestinationCatalog([load('Lead'), load('Case'), load('Contact'), load('Account')]);
+    const catalog = buildDestinationCatalog([
+      loadDescribe('Lead'),
+      loadDescribe('Case'),
+      loadDescribe('Contact'),
+      loadDescribe('Account'),
+    ]);
     const objects = [...new Set(catalog.operations.map((o) => o.object_name))];
     expect(objects).toEqual(['Account', 'Case', 'Contact', 'Lead']);
     expect(catalog.operations.filter((o) => o.object_name === 'Contact').map((o) => o.sync_mode)).toEqual(
@@ -263,7 +265,7 @@ describe('buildDestinationCatalog', () => {
   it('accepts a typical Contact row and refuses one without LastName', () => {
     const ajv = new Ajv({ strict: false });
     ajvFormats.default(ajv);
-    const validate = ajv.compile(op(load('Contact'), 'append_dedup')!.json_schema);
+    const validate = ajv.compile(op(loadDescribe('Contact'), 'append_dedup')!.json_schema);
     const row = {
       LastName: 'Lovelace',
       Email: 'ada@example.com',
@@ -279,7 +281,7 @@ describe('golden catalogs', () => {
   const update = process.env['UPDATE_GOLDEN'] === '1';
   it.each(fixtureNames)('%s maps to its golden catalog, golden/<name>.catalog.json', (name) => {
     const file = new URL(`${name}.catalog.json`, golden);
-    const actual = buildDestinationCatalog([load(name)]);
+    const actual = buildDestinationCatalog([loadDescribe(name)]);
     const text = `${JSON.stringify(actual, null, 2)}\n`;
     if (update) writeFileSync(file, text);
     expect(existsSync(file)).toBe(true);

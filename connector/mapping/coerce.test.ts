@@ -1,18 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
 import type { DescribeField, DescribeSObject } from '../salesforce/types.js';
 import { converterFor, echo, Rejection } from './coerce.js';
 import { findField } from './fields.js';
+import { loadDescribe } from './test-fixtures.js';
 
-const fixtures = new URL('../../../shared/salesforce-fixtures/', import.meta.url);
-const load = (name: string): DescribeSObject =>
-  JSON.parse(readFileSync(new URL(`describe-${name}.json`, fixtures), 'utf8')) as DescribeSObject;
-
-const contact = load('Contact');
-const lead = load('Lead');
-const account = load('Account');
-const npsp = load('Account-personaccount-npsp');
-const withExternalId = load('With_External_Id__c');
+const contact = loadDescribe('Contact');
+const lead = loadDescribe('Lead');
+const account = loadDescribe('Account');
+const npsp = loadDescribe('Account-personaccount-npsp');
+const withExternalId = loadDescribe('With_External_Id__c');
 
 const field = (d: DescribeSObject, name: string): DescribeField => findField(d, name)!;
 

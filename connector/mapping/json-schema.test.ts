@@ -1,20 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import type { DescribeField, DescribeSObject, SalesforceFieldType } from '../salesforce/types.js';
 import { findField } from './fields.js';
 import { fieldJsonSchema, SALESFORCE_ID_PATTERN, type JsonSchema } from './json-schema.js';
+import { FIXTURES, loadDescribe } from './test-fixtures.js';
 
-const fixtures = new URL('../../../shared/salesforce-fixtures/', import.meta.url);
-const load = (name: string): DescribeSObject =>
-  JSON.parse(readFileSync(new URL(`describe-${name}.json`, fixtures), 'utf8')) as DescribeSObject;
 const allFixtures = (): DescribeSObject[] =>
-  readdirSync(fixtures)
+  readdirSync(FIXTURES)
     .filter((f) => /^describe-.+\.json$/.test(f) && f !== 'describe-global.json')
-    .map((f) => load(f.slice('describe-'.length, -'.json'.length)));
+    .map((f) => loadDescribe(f.slice('describe-'.length, -'.json'.length)));
 const fieldOf = (object: string, name: string): DescribeField => {
-  const f = findField(load(object), name);
+  const f = findField(loadDescribe(object), name);
   if (!f) throw new Error(`${object}.${name} is not in the fixture`);
   return f;
 };
@@ -109,7 +107,7 @@ describe('fieldJsonSchema', () => {
     }
   });
 
-  it('covers every Describe type present in the fixtures', () => {
+  it('covers every Describe type present in the FIXTURES', () => {
     const seen = new Set(allFixtures().flatMap((d) => d.fields.map((f) => f.type)));
     expect(seen.size).toBeGreaterThan(10);
     for (const type of seen) expect(ALL_TYPES).toContain(type);
@@ -231,7 +229,7 @@ describe('fieldJsonSchema', () => {
   });
 
   it('accepts a multi-select picklist as a ;-separated string or an array of values', () => {
-    const multi = load('Account-personaccount-npsp').fields.find((f) => f.type === 'multipicklist')!;
+    const multi = loadDescribe('Account-personaccount-npsp').fields.find((f) => f.type === 'multipicklist')!;
     const schema = fieldJsonSchema(multi)!;
     expect(schema.type).toBeUndefined();
     expect(schema.oneOf?.[0]).toEqual({ type: 'null' });

@@ -1,15 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import type { DescribeSObject } from '../salesforce/types.js';
 import { planStream, type PlanOptions } from './plan.js';
+import { loadDescribe } from './test-fixtures.js';
 
-const fixtures = new URL('../../../shared/salesforce-fixtures/', import.meta.url);
-const load = (name: string): DescribeSObject =>
-  JSON.parse(readFileSync(new URL(`describe-${name}.json`, fixtures), 'utf8')) as DescribeSObject;
-
-const contact = load('Contact');
-const lead = load('Lead');
-const caseObject = load('Case');
+const contact = loadDescribe('Contact');
+const lead = loadDescribe('Lead');
+const caseObject = loadDescribe('Case');
 
 const options = (overrides: Partial<PlanOptions>): PlanOptions => ({
   kind: 'create',

@@ -1,21 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
 import type { DescribeField, DescribeSObject } from '../salesforce/types.js';
 import { mapRecord, planStream, type MapResult, type PlanOptions } from './record.js';
+import { loadDescribe } from './test-fixtures.js';
 
-const fixtures = new URL('../../../shared/salesforce-fixtures/', import.meta.url);
-const load = (name: string): DescribeSObject =>
-  JSON.parse(readFileSync(new URL(`describe-${name}.json`, fixtures), 'utf8')) as DescribeSObject;
-
-const contact = load('Contact');
-const lead = load('Lead');
-const caseObject = load('Case');
-const npsp = load('Account-personaccount-npsp');
-const withExternalId = load('With_External_Id__c');
+const contact = loadDescribe('Contact');
+const lead = loadDescribe('Lead');
+const caseObject = loadDescribe('Case');
+const npsp = loadDescribe('Account-personaccount-npsp');
+const withExternalId = loadDescribe('With_External_Id__c');
 
 /** The Account fixture plus a text External ID field, as an org that keys accounts by a warehouse id has. */
 const accountWithExternalId = (): DescribeSObject => {
-  const account = load('Account');
+  const account = loadDescribe('Account');
   const accountNumber = account.fields.find((f) => f.name === 'AccountNumber')!;
   const externalId: DescribeField = {
     ...accountNumber,

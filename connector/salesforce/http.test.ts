@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import { RateLimitError, SalesforceApiError, UnknownOutcomeError } from './errors.js';
-import type { SalesforceHttpOptions } from './http.js';
+import type { SalesforceHttpOptions, SalesforceRequest } from './http.js';
 import { INSTANCE, LOGIN, testClient } from './test-client.js';
 
 const token = (n: number) => ({
@@ -21,6 +21,14 @@ function client(sleeps: number[], options: Partial<SalesforceHttpOptions> = {}) 
     ...options,
   });
 }
+/** An empty Composite call: an insert when not idempotent. */
+const compositeCall = (idempotent: boolean): SalesforceRequest => ({
+  method: 'POST',
+  path: '/composite',
+  body: {},
+  idempotent,
+  kind: 'composite',
+});
 const limits = { 'Sforce-Limit-Info': 'api-usage=10/1000' };
 
 describe('Salesforce HTTP client', () => {
@@ -52,13 +60,7 @@ describe('Salesforce HTTP client', () => {
       .post('/services/data/v61.0/composite')
       .matchHeader('authorization', 'Bearer 00D000000000001!token2')
       .reply(200, { compositeResponse: [] });
-    const r = await client([]).request({
-      method: 'POST',
-      path: '/composite',
-      body: {},
-      idempotent: false,
-      kind: 'composite',
-    });
+    const r = await client([]).request(compositeCall(false));
     expect(r.status).toBe(200);
     auth.done();
     api.done();
@@ -88,13 +90,7 @@ describe('Salesforce HTTP client', () => {
       .reply(200, { compositeResponse: [] });
     const sleeps: number[] = [];
     const http = client(sleeps);
-    await http.request({
-      method: 'POST',
-      path: '/composite',
-      body: {},
-      idempotent: false,
-      kind: 'composite',
-    });
+    await http.request(compositeCall(false));
     expect(sleeps).toEqual([3000, 750]);
     expect(http.retries).toBe(2);
     expect(http.counts.get('composite')).toBe(3);
@@ -110,13 +106,7 @@ describe('Salesforce HTTP client', () => {
       .post('/services/data/v61.0/composite')
       .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     const http = client([]);
-    const req = {
-      method: 'POST' as const,
-      path: '/composite',
-      body: {},
-      idempotent: false,
-      kind: 'composite',
-    };
+    const req = compositeCall(false);
     await expect(http.request(req)).rejects.toBeInstanceOf(UnknownOutcomeError);
     await expect(http.request(req)).rejects.toBeInstanceOf(UnknownOutcomeError);
     expect(http.counts.get('composite')).toBe(2);
@@ -129,13 +119,7 @@ describe('Salesforce HTTP client', () => {
       .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
       .post('/services/data/v61.0/composite')
       .reply(200, { compositeResponse: [] });
-    await client([]).request({
-      method: 'POST',
-      path: '/composite',
-      body: {},
-      idempotent: true,
-      kind: 'composite',
-    });
+    await client([]).request(compositeCall(true));
     api.done();
   });
 
@@ -149,13 +133,7 @@ describe('Salesforce HTTP client', () => {
       .reply(200, { compositeResponse: [] });
     const sleeps: number[] = [];
     const http = client(sleeps);
-    await http.request({
-      method: 'POST',
-      path: '/composite',
-      body: {},
-      idempotent: false,
-      kind: 'composite',
-    });
+    await http.request(compositeCall(false));
     expect(sleeps).toEqual([375, 750]);
     expect(http.rateLimitedMs).toBe(1125);
     api.done();

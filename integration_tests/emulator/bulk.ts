@@ -17,6 +17,7 @@ import {
   createRecord,
   deleteRecord,
   duplicateKeyRows,
+  emptyPrepared,
   idOfObject,
   malformedRecordId,
   recordError,
@@ -370,14 +371,7 @@ function mapColumns(core: Core, job: Job, header: string[]): Column[] | string {
 
 /** A CSV row as a prepared record: empty cells are ignored, `#N/A` sets null (reference §4.3). */
 function prepareRow(columns: Column[], row: string[]): Prepared {
-  const prepared: Prepared = {
-    fields: [],
-    values: [],
-    rels: [],
-    valueError: undefined,
-    idGiven: false,
-    idValue: undefined,
-  };
+  const prepared = emptyPrepared();
   for (let i = 0; i < columns.length; i++) {
     const col = columns[i]!;
     const cell = row[i] ?? '';

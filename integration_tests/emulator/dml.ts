@@ -84,6 +84,11 @@ export interface Prepared {
   idValue: unknown;
 }
 
+/** A prepared record with nothing in it yet. */
+export function emptyPrepared(): Prepared {
+  return { fields: [], values: [], rels: [], valueError: undefined, idGiven: false, idValue: undefined };
+}
+
 /** A deserialization failure: the body could not be read as this object (reference §3.1, §3.2). */
 export interface Deserialization {
   deserialization: true;
@@ -145,14 +150,7 @@ export function prepareJson(
   body: Record<string, unknown>,
   coerce: boolean,
 ): Prepared | Deserialization {
-  const prepared: Prepared = {
-    fields: [],
-    values: [],
-    rels: [],
-    valueError: undefined,
-    idGiven: false,
-    idValue: undefined,
-  };
+  const prepared = emptyPrepared();
   for (const key in body) {
     if (key === 'attributes') continue;
     const value = body[key];
