@@ -33,8 +33,8 @@ export interface SalesforceRequest {
   path: string;
   /** Serialised as JSON. */
   body?: unknown;
-  /** A body sent as is (a Composite body assembled from bytes, Bulk API CSV), with its content type. */
-  rawBody?: { data: string | Buffer; contentType: string };
+  /** A body sent as is (a Composite body assembled from record bytes), with its content type. */
+  rawBody?: { data: Buffer; contentType: string };
   headers?: Record<string, string>;
   /** Safe to apply twice: re-sent after failures whose outcome is unknown. */
   idempotent: boolean;
@@ -42,8 +42,6 @@ export interface SalesforceRequest {
   kind: string;
   /** Statuses that are answers rather than errors (e.g. 300 for an ambiguous upsert). */
   acceptStatuses?: readonly number[];
-  /** Parse the body as JSON (default) or return the text (CSV results). */
-  responseType?: 'json' | 'text';
   /** Incremented for every call sent (retries included), so callers can attribute quota use. */
   counter?: RequestCounter;
 }
@@ -163,7 +161,7 @@ export class SalesforceHttp {
       this.recordUsage(response.headers['sforce-limit-info']);
       const status = response.statusCode;
       if (status < 300 || req.acceptStatuses?.includes(status)) {
-        return { status, body: this.parse<T>(response.body, req), headers: response.headers };
+        return { status, body: this.parse<T>(response.body), headers: response.headers };
       }
       const error = firstError(response.body);
       if (status === 401 && !refreshed) {
@@ -247,7 +245,7 @@ export class SalesforceHttp {
       : `${instanceUrl}/services/data/${this.options.apiVersion}${req.path}`;
     const headers: Record<string, string> = {
       authorization: `Bearer ${accessToken}`,
-      accept: req.responseType === 'text' ? '*/*' : 'application/json',
+      accept: 'application/json',
       ...this.options.headers,
       ...req.headers,
     };
@@ -255,7 +253,7 @@ export class SalesforceHttp {
     // 370 KB Composite call), and these calls carry up to 1,020 records.
     let body: Buffer | undefined;
     if (req.rawBody !== undefined) {
-      body = typeof req.rawBody.data === 'string' ? Buffer.from(req.rawBody.data) : req.rawBody.data;
+      body = req.rawBody.data;
       headers['content-type'] = req.rawBody.contentType;
     } else if (req.body !== undefined) {
       body = Buffer.from(JSON.stringify(req.body));
@@ -277,8 +275,7 @@ export class SalesforceHttp {
     });
   }
 
-  private parse<T>(text: string, req: SalesforceRequest): T {
-    if (req.responseType === 'text') return text as T;
+  private parse<T>(text: string): T {
     if (text.length === 0) return undefined as T;
     return JSON.parse(text) as T;
   }
