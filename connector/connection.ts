@@ -160,6 +160,11 @@ export function toConnectorError(error: unknown, loginUrl?: string): ConnectorEr
           `Salesforce's API limit was reached (${error.salesforceMessage}). Retry later, or raise the org's allocation.`,
           { internalMessage: internal, cause: error },
         );
+      case 'UNREADABLE_RESPONSE':
+        return new TransientError(
+          `Answers to ${error.context.method} ${error.context.path} could not be read (${error.salesforceMessage}): something between the connector and Salesforce, such as a proxy or TLS inspection, may be answering in its place. Check the network path to the instance, then retry; rows not acknowledged are sent again by the next sync.`,
+          { internalMessage: internal, cause: error },
+        );
     }
     if (error.status >= 500) {
       return new TransientError(

@@ -71,6 +71,21 @@ describe('Salesforce errors → what the user should do', () => {
     );
   });
 
+  it('makes answers that could never be read a transient network problem, not a bug', () => {
+    const e = toConnectorError(
+      new SalesforceApiError(
+        200,
+        'UNREADABLE_RESPONSE',
+        'HTTP 200 with an answer that is not JSON (text/html, 55 characters), 6 times',
+        ctx,
+      ),
+    );
+    expect(e).toBeInstanceOf(TransientError);
+    expect(e.message).toBe(
+      'Answers to POST /composite could not be read (HTTP 200 with an answer that is not JSON (text/html, 55 characters), 6 times): something between the connector and Salesforce, such as a proxy or TLS inspection, may be answering in its place. Check the network path to the instance, then retry; rows not acknowledged are sent again by the next sync.',
+    );
+  });
+
   it('makes a session refused after a fresh token a config problem, and an API refusal of our own call a bug', () => {
     expect(
       toConnectorError(new SalesforceApiError(401, 'INVALID_SESSION_ID', 'Session expired or invalid', ctx)),

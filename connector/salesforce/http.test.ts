@@ -123,6 +123,49 @@ describe('Salesforce HTTP client', () => {
     api.done();
   });
 
+  it('treats a success status with a body that is not JSON as an unknown outcome: an insert is not re-sent', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .reply(200, '<html>Proxy says hello to 00D000000000001!token1</html>', { 'Content-Type': 'text/html' });
+    const http = client([]);
+    const error = await http.request(compositeCall(false)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnknownOutcomeError);
+    expect((error as UnknownOutcomeError).reason).toBe(
+      'HTTP 200 with an answer that is not JSON (text/html, 55 characters)',
+    );
+    // What the answer said stays out of the error: it may echo anything back.
+    expect(String(error)).not.toContain('token1');
+    expect(http.counts.get('composite')).toBe(1);
+    api.done();
+  });
+
+  it('re-sends an idempotent call whose success answer was not JSON, and gives up after the attempts', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .reply(200, '{"compositeResponse": [', { 'Content-Type': 'application/json' })
+      .post('/services/data/v61.0/composite')
+      .reply(200, { compositeResponse: [] });
+    const sleeps: number[] = [];
+    const r = await client(sleeps).request(compositeCall(true));
+    expect(r.body).toEqual({ compositeResponse: [] });
+    expect(sleeps).toHaveLength(1);
+    api.done();
+
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(2));
+    const always = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .times(2)
+      .reply(200, 'not json', { 'Content-Type': 'text/plain' });
+    const error = await client([], { maxAttempts: 2 })
+      .request(compositeCall(true))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SalesforceApiError);
+    expect((error as SalesforceApiError).errorCode).toBe('UNREADABLE_RESPONSE');
+    always.done();
+  });
+
   it('pauses on REQUEST_LIMIT_EXCEEDED and carries on when the limit frees up', async () => {
     nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
     const api = nock(INSTANCE)

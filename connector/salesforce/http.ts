@@ -7,9 +7,10 @@
  * - 403 REQUEST_LIMIT_EXCEEDED (and 429): pause with bounded exponential backoff, honouring
  *   Retry-After, up to the configured total wait; then RateLimitError (reference §5.1, §5.3).
  * - 503, and failures to connect: the request never reached Salesforce, so it is re-sent.
- * - 500/502/504, timeouts and dropped connections: the call may have been applied. Idempotent calls
- *   (reads, upserts by key, updates and deletes by Id) are re-sent; an insert is not — that could
- *   duplicate rows — and the caller gets UnknownOutcomeError.
+ * - 500/502/504, timeouts, dropped connections and success statuses with a body that is not JSON:
+ *   the call may have been applied. Idempotent calls (reads, upserts by key, updates and deletes by
+ *   Id) are re-sent; an insert is not — that could duplicate rows — and the caller gets
+ *   UnknownOutcomeError.
  * Every response's Sforce-Limit-Info updates the API usage (reference §3.7).
  */
 import http from 'node:http';
@@ -161,7 +162,22 @@ export class SalesforceHttp {
       this.recordUsage(response.headers['sforce-limit-info']);
       const status = response.statusCode;
       if (status < 300 || req.acceptStatuses?.includes(status)) {
-        return { status, body: this.parse<T>(response.body), headers: response.headers };
+        let body: T;
+        try {
+          body = this.parse<T>(response.body);
+        } catch {
+          // Answered, but not in a form we can read (a proxy's page, a cut-off body): what the call
+          // did is as unknown as after a dropped connection, and handled the same way.
+          const what = `HTTP ${status} with an answer that is not JSON (${describeBody(response)})`;
+          attempt += 1;
+          if (!req.idempotent) throw new UnknownOutcomeError(context, what);
+          if (attempt >= maxAttempts) {
+            throw new SalesforceApiError(status, 'UNREADABLE_RESPONSE', `${what}, ${attempt} times`, context);
+          }
+          await this.backoff(attempt, undefined, `${context.method} ${context.path} answered ${what}`);
+          continue;
+        }
+        return { status, body, headers: response.headers };
       }
       const error = firstError(response.body);
       if (status === 401 && !refreshed) {
@@ -312,6 +328,12 @@ export class SalesforceHttp {
     this.options.log?.debug(`${what}; retry ${attempt} in ${delay} ms`);
     await this.sleep(delay);
   }
+}
+
+/** What an unreadable answer was, without its content: its type and size. */
+function describeBody(response: Response<string>): string {
+  const type = response.headers['content-type'];
+  return `${typeof type === 'string' ? type.split(';')[0] : 'no content type'}, ${response.body.length} characters`;
 }
 
 /** The first `{errorCode, message, fields}` of a REST error body (an array), tolerating other shapes. */
