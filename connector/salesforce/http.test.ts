@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
-import { RateLimitError, SalesforceApiError, UnknownOutcomeError } from './errors.js';
+import { NetworkError, RateLimitError, SalesforceApiError, UnknownOutcomeError } from './errors.js';
 import type { SalesforceHttpOptions, SalesforceRequest } from './http.js';
 import { INSTANCE, LOGIN, testClient } from './test-client.js';
 
@@ -110,6 +110,24 @@ describe('Salesforce HTTP client', () => {
     await expect(http.request(req)).rejects.toBeInstanceOf(UnknownOutcomeError);
     await expect(http.request(req)).rejects.toBeInstanceOf(UnknownOutcomeError);
     expect(http.counts.get('composite')).toBe(2);
+  });
+
+  it('re-sends an insert refused at the TLS handshake (nothing was sent), then reports a network error', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .times(2)
+      .replyWithError(
+        Object.assign(new Error('self-signed certificate in certificate chain'), {
+          code: 'SELF_SIGNED_CERT_IN_CHAIN',
+        }),
+      );
+    const error = await client([], { maxAttempts: 2 })
+      .request(compositeCall(false))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect(error).toMatchObject({ code: 'SELF_SIGNED_CERT_IN_CHAIN', sent: false });
+    api.done();
   });
 
   it('re-sends an idempotent call after a dropped connection', async () => {

@@ -88,7 +88,10 @@ export interface SalesforceHttpOptions {
   headers?: Record<string, string>;
 }
 
-/** Error codes that mean the request never left this machine, so re-sending cannot duplicate it. */
+/**
+ * Error codes that mean the request never left this machine, so re-sending cannot duplicate it: no
+ * connection, or a TLS handshake that refused the server's certificate (nothing is sent before it).
+ */
 const NOT_SENT = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -96,6 +99,12 @@ const NOT_SENT = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ERR_INVALID_URL',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
