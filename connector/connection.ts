@@ -15,6 +15,7 @@ import {
   OAuthError,
   RateLimitError,
   SalesforceApiError,
+  TLS_CERTIFICATE_CODES,
   UnknownOutcomeError,
 } from './salesforce/errors.js';
 import { keepAliveAgents, SalesforceHttp } from './salesforce/http.js';
@@ -118,6 +119,12 @@ export function toConnectorError(error: unknown, loginUrl?: string): ConnectorEr
   }
   if (error instanceof NetworkError) {
     const where = loginUrl && error.context.path.startsWith('/services/oauth2') ? ` at ${loginUrl}` : '';
+    if (TLS_CERTIFICATE_CODES.has(error.code)) {
+      return new ConfigError(
+        `The connector refused the TLS certificate of Salesforce${where} (${error.code} on ${error.context.method} ${error.context.path}). Usually a proxy inspects TLS traffic with its own certificate authority: give the connector that authority's certificate (NODE_EXTRA_CA_CERTS=/path/to/ca.pem in its environment), or exempt Salesforce from the inspection.`,
+        { internalMessage: error.message, cause: error },
+      );
+    }
     return new TransientError(
       `Cannot reach Salesforce${where} (${error.code} on ${error.context.method} ${error.context.path}). Check the network, the login URL and any proxy, then retry.`,
       { internalMessage: error.message, cause: error },

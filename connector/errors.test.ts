@@ -71,6 +71,21 @@ describe('Salesforce errors → what the user should do', () => {
     );
   });
 
+  it('makes a refused TLS certificate a config problem with the way to trust a proxy, not a retry', () => {
+    const e = toConnectorError(
+      new NetworkError(
+        'SELF_SIGNED_CERT_IN_CHAIN',
+        { method: 'POST', path: '/services/oauth2/token' },
+        false,
+      ),
+      'https://login.salesforce.com',
+    );
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toBe(
+      "The connector refused the TLS certificate of Salesforce at https://login.salesforce.com (SELF_SIGNED_CERT_IN_CHAIN on POST /services/oauth2/token). Usually a proxy inspects TLS traffic with its own certificate authority: give the connector that authority's certificate (NODE_EXTRA_CA_CERTS=/path/to/ca.pem in its environment), or exempt Salesforce from the inspection.",
+    );
+  });
+
   it('makes answers that could never be read a transient network problem, not a bug', () => {
     const e = toConnectorError(
       new SalesforceApiError(

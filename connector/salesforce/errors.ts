@@ -42,6 +42,19 @@ export class OAuthError extends Error {
   }
 }
 
+/**
+ * Error codes of a TLS handshake that refused the server's certificate. Nothing is sent before the
+ * handshake succeeds, and retrying does not help: the trust store or a proxy must change.
+ */
+export const TLS_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** The network failed: no HTTP answer. `sent` tells whether the request may have reached Salesforce. */
 export class NetworkError extends Error {
   constructor(

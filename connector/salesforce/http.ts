@@ -22,6 +22,7 @@ import {
   NetworkError,
   RateLimitError,
   SalesforceApiError,
+  TLS_CERTIFICATE_CODES,
   UnknownOutcomeError,
   type RequestContext,
 } from './errors.js';
@@ -99,12 +100,7 @@ const NOT_SENT = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ERR_INVALID_URL',
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
+  ...TLS_CERTIFICATE_CODES,
 ]);
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
