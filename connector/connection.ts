@@ -3,7 +3,7 @@
  * the connector's three failure kinds with a message that says what to do — in the words of the
  * README's troubleshooting section.
  */
-import got from 'got';
+import got, { type ExtendOptions } from 'got';
 import { checkHostUrl, type Config } from './config.js';
 import { ConfigError, ConnectorError, SystemError, TransientError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -13,12 +13,14 @@ import { DescribeCache } from './salesforce/describe.js';
 import {
   NetworkError,
   OAuthError,
+  PROXY_REFUSED,
   RateLimitError,
   SalesforceApiError,
   TLS_CERTIFICATE_CODES,
   UnknownOutcomeError,
 } from './salesforce/errors.js';
 import { keepAliveAgents, SalesforceHttp } from './salesforce/http.js';
+import { ProxyAgents, proxyConfigured, proxyPasswords, type Agents } from './salesforce/proxy.js';
 
 /** Identifies the connector in Salesforce's API usage reports (Sforce-Call-Options, reference §3.7). */
 export const CLIENT_NAME = 'destination-salesforce-service-cloud';
@@ -44,8 +46,9 @@ export interface ConnectionHooks {
 
 /** Creates the token manager, HTTP client and Describe cache for a config. */
 export function connect(config: Config, hooks: ConnectionHooks = {}): Connection {
-  const agents = keepAliveAgents(config.advanced.parallelRequests * 2);
-  const client = got.extend({ agent: agents });
+  const sockets = config.advanced.parallelRequests * 2;
+  const agents = keepAliveAgents(sockets);
+  const client = got.extend({ agent: agents, ...proxyHooks(agents, sockets, hooks) });
   const tokens = new TokenManager({
     loginUrl: config.loginUrl,
     credentials: config.credentials,
@@ -70,6 +73,27 @@ export function connect(config: Config, hooks: ConnectionHooks = {}): Connection
     ...(hooks.logger ? { log: hooks.logger } : {}),
   });
   return { tokens, http, describe: new DescribeCache(http), got: client };
+}
+
+/**
+ * When the environment names a proxy (salesforce/proxy.ts), a got hook that gives each call the
+ * agents for its URL; with none, nothing is added and every call uses the direct agents.
+ */
+function proxyHooks(direct: Agents, sockets: number, hooks: ConnectionHooks): ExtendOptions {
+  if (!proxyConfigured()) return {};
+  for (const password of proxyPasswords()) hooks.redactor?.add(password);
+  const proxies = new ProxyAgents(direct, sockets, (proxy, host) =>
+    hooks.logger?.info(`Calls to ${host} go through the proxy ${proxy} (from the environment).`),
+  );
+  return {
+    hooks: {
+      beforeRequest: [
+        (options) => {
+          options.agent = proxies.agentsFor(options.url as URL);
+        },
+      ],
+    },
+  };
 }
 
 /** What to do about each token-endpoint error (reference §1.2 table). */
@@ -119,6 +143,24 @@ export function toConnectorError(error: unknown, loginUrl?: string): ConnectorEr
   }
   if (error instanceof NetworkError) {
     const where = loginUrl && error.context.path.startsWith('/services/oauth2') ? ` at ${loginUrl}` : '';
+    if (error.code === `${PROXY_REFUSED}407`) {
+      return new ConfigError(
+        `The proxy refused the connector's credentials (HTTP 407 on ${error.context.method} ${error.context.path}${where}): put the proxy user and password in the proxy URL of HTTPS_PROXY, as http://user:password@proxy:port (percent-encode special characters).`,
+        { internalMessage: error.message, cause: error },
+      );
+    }
+    if (error.code.startsWith(`${PROXY_REFUSED}5`)) {
+      return new TransientError(
+        `The proxy could not reach Salesforce (HTTP ${error.code.slice(PROXY_REFUSED.length)} on ${error.context.method} ${error.context.path}${where}). Retry; if it persists, check that the proxy can reach the login host and *.my.salesforce.com.`,
+        { internalMessage: error.message, cause: error },
+      );
+    }
+    if (error.code.startsWith(PROXY_REFUSED)) {
+      return new ConfigError(
+        `The proxy refused to open a connection to Salesforce (HTTP ${error.code.slice(PROXY_REFUSED.length)} on ${error.context.method} ${error.context.path}${where}): allow the login host and *.my.salesforce.com through it, or list them in NO_PROXY if they are reachable directly.`,
+        { internalMessage: error.message, cause: error },
+      );
+    }
     if (TLS_CERTIFICATE_CODES.has(error.code)) {
       return new ConfigError(
         `The connector refused the TLS certificate of Salesforce${where} (${error.code} on ${error.context.method} ${error.context.path}). Usually a proxy inspects TLS traffic with its own certificate authority: give the connector that authority's certificate (NODE_EXTRA_CA_CERTS=/path/to/ca.pem in its environment), or exempt Salesforce from the inspection.`,

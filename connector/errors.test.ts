@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { toConnectorError } from './connection.js';
 import { ConfigError, SystemError, TransientError, toErrorTrace } from './errors.js';
 import {
+  networkCode,
   NetworkError,
   OAuthError,
   RateLimitError,
@@ -84,6 +85,31 @@ describe('Salesforce errors → what the user should do', () => {
     expect(e.message).toBe(
       "The connector refused the TLS certificate of Salesforce at https://login.salesforce.com (SELF_SIGNED_CERT_IN_CHAIN on POST /services/oauth2/token). Usually a proxy inspects TLS traffic with its own certificate authority: give the connector that authority's certificate (NODE_EXTRA_CA_CERTS=/path/to/ca.pem in its environment), or exempt Salesforce from the inspection.",
     );
+  });
+
+  it.each([
+    ['PROXY_HTTP_407', ConfigError, 'put the proxy user and password in the proxy URL of HTTPS_PROXY'],
+    ['PROXY_HTTP_403', ConfigError, 'allow the login host and *.my.salesforce.com through it'],
+    ['PROXY_HTTP_502', TransientError, 'The proxy could not reach Salesforce (HTTP 502'],
+  ])('says what to do when the proxy answers the tunnel request with %s', (code, type, advice) => {
+    const e = toConnectorError(
+      new NetworkError(code, { method: 'POST', path: '/services/oauth2/token' }, false),
+    );
+    expect(e).toBeInstanceOf(type);
+    expect(e.message).toContain(advice);
+  });
+
+  it('reads a proxy refusal out of the error hpagent raises, and other codes as they are', () => {
+    expect(networkCode(new Error('Bad response: 407'))).toBe('PROXY_HTTP_407');
+    expect(
+      networkCode(Object.assign(new Error('Bad response: 502'), { code: 'ERR_GOT_REQUEST_ERROR' })),
+    ).toBe('PROXY_HTTP_502');
+    expect(networkCode(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(
+      'ECONNRESET',
+    );
+    expect(networkCode(new Error('no code'))).toBe('ERR_NETWORK');
+    expect(networkCode('not an error')).toBe('ERR_NETWORK');
+    expect(networkCode(undefined)).toBe('ERR_NETWORK');
   });
 
   it('makes answers that could never be read a transient network problem, not a bug', () => {

@@ -5,7 +5,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import type { Got } from 'got';
-import { NetworkError, OAuthError } from './errors.js';
+import { networkCode, NetworkError, OAuthError } from './errors.js';
 
 /** How to sign in. */
 export type SalesforceCredentials =
@@ -177,8 +177,7 @@ export class TokenManager {
         responseType: 'text',
       });
     } catch (error) {
-      const code = (error as { code?: string }).code ?? 'ERR_NETWORK';
-      throw new NetworkError(code, context, false, error);
+      throw new NetworkError(networkCode(error), context, false, error);
     }
     let body: Record<string, unknown> = {};
     try {

@@ -55,6 +55,22 @@ export const TLS_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** The prefix of the code for a proxy that refused to open a tunnel: `PROXY_HTTP_407`, … */
+export const PROXY_REFUSED = 'PROXY_HTTP_';
+
+/**
+ * The code of a failed connection: the system's (ECONNRESET, …), or PROXY_HTTP_<status> when the
+ * proxy named by the environment answered the tunnel request with an error status (salesforce/proxy.ts;
+ * nothing reached Salesforce then).
+ */
+export function networkCode(error: unknown): string {
+  if (!(error instanceof Error)) return 'ERR_NETWORK';
+  const proxyStatus = /^Bad response: (\d{3})$/.exec(error.message);
+  if (proxyStatus) return `${PROXY_REFUSED}${proxyStatus[1]}`;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'ERR_NETWORK';
+}
+
 /** The network failed: no HTTP answer. `sent` tells whether the request may have reached Salesforce. */
 export class NetworkError extends Error {
   constructor(

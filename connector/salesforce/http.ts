@@ -19,7 +19,9 @@ import Bottleneck from 'bottleneck';
 import type { Got, Response } from 'got';
 import type { TokenManager } from './auth.js';
 import {
+  networkCode,
   NetworkError,
+  PROXY_REFUSED,
   RateLimitError,
   SalesforceApiError,
   TLS_CERTIFICATE_CODES,
@@ -155,8 +157,8 @@ export class SalesforceHttp {
       try {
         response = await this.limiter.schedule(() => this.send(req, token.instanceUrl, token.accessToken));
       } catch (error) {
-        const code = (error as { code?: string }).code ?? 'ERR_NETWORK';
-        const sent = !NOT_SENT.has(code);
+        const code = networkCode(error);
+        const sent = !NOT_SENT.has(code) && !code.startsWith(PROXY_REFUSED);
         attempt += 1;
         if (sent && !req.idempotent)
           throw new UnknownOutcomeError(context, `connection failed after sending: ${code}`);
