@@ -3,7 +3,7 @@
  * the connector's three failure kinds with a message that says what to do — in the words of the
  * README's troubleshooting section.
  */
-import got, { type ExtendOptions } from 'got';
+import got, { type ExtendOptions, type Got } from 'got';
 import { checkHostUrl, type Config } from './config.js';
 import { ConfigError, ConnectorError, SystemError, TransientError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -46,9 +46,7 @@ export interface ConnectionHooks {
 
 /** Creates the token manager, HTTP client and Describe cache for a config. */
 export function connect(config: Config, hooks: ConnectionHooks = {}): Connection {
-  const sockets = config.advanced.parallelRequests * 2;
-  const agents = keepAliveAgents(sockets);
-  const client = got.extend({ agent: agents, ...proxyHooks(agents, sockets, hooks) });
+  const client = httpClient(config.advanced.parallelRequests * 2, hooks);
   const tokens = new TokenManager({
     loginUrl: config.loginUrl,
     credentials: config.credentials,
@@ -75,11 +73,21 @@ export function connect(config: Config, hooks: ConnectionHooks = {}): Connection
   return { tokens, http, describe: new DescribeCache(http), got: client };
 }
 
+/** A got instance with keep-alive agents for `sockets` connections, through the environment's proxy if any. */
+export function httpClient(sockets: number, hooks: Pick<ConnectionHooks, 'logger' | 'redactor'> = {}): Got {
+  const agents = keepAliveAgents(sockets);
+  return got.extend({ agent: agents, ...proxyHooks(agents, sockets, hooks) });
+}
+
 /**
  * When the environment names a proxy (salesforce/proxy.ts), a got hook that gives each call the
  * agents for its URL; with none, nothing is added and every call uses the direct agents.
  */
-function proxyHooks(direct: Agents, sockets: number, hooks: ConnectionHooks): ExtendOptions {
+function proxyHooks(
+  direct: Agents,
+  sockets: number,
+  hooks: Pick<ConnectionHooks, 'logger' | 'redactor'>,
+): ExtendOptions {
   if (!proxyConfigured()) return {};
   for (const password of proxyPasswords()) hooks.redactor?.add(password);
   const proxies = new ProxyAgents(direct, sockets, (proxy, host) =>

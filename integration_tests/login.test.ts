@@ -140,6 +140,17 @@ describe('login', () => {
     );
   });
 
+  it('fails with a transient_error naming the network when the code exchange loses its connection', async () => {
+    emulator.faults.dropNext({ count: 1, match: { kind: 'oauth', pathIncludes: '/services/oauth2/token' } });
+    const result = await login(['--client-id', 'pkce-app'], approve);
+    expect(result.code).toBe(1);
+    const trace = JSON.parse(result.stdout.trim().split('\n').at(-1)!).trace.error;
+    expect(trace.failure_type).toBe('transient_error');
+    expect(trace.message).toMatch(
+      /^Cannot reach Salesforce at http:\/\/127\.0\.0\.1:\d+ \((ECONNRESET|ERR_STREAM_PREMATURE_CLOSE|ERR_NETWORK)[^)]* on POST \/services\/oauth2\/token\)\. Check the network, the login URL and any proxy, then retry\.$/,
+    );
+  });
+
   it('refuses to start without a client id', async () => {
     const result = await runCli(['login', '--login-url', emulator.url, '--port', String(port)], {
       env: { SALESFORCE_CLIENT_ID: '' },

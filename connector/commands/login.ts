@@ -7,12 +7,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import got from 'got';
 import type { Command } from '../cli.js';
 import { checkHostUrl } from '../config.js';
 import { ConfigError, TransientError } from '../errors.js';
-import { OAuthError } from '../salesforce/errors.js';
-import { toConnectorError } from '../connection.js';
+import { networkCode, NetworkError, OAuthError } from '../salesforce/errors.js';
+import { httpClient, toConnectorError } from '../connection.js';
 import type { CommandContext } from './context.js';
 
 type LoginCommand = Extract<Command, { name: 'login' }>;
@@ -155,13 +154,18 @@ export async function runLogin(
       code_verifier: verifier,
     };
     if (clientSecret) form.client_secret = clientSecret;
-    const response = await got.post(`${loginUrl}/services/oauth2/token`, {
-      form,
-      headers: { accept: 'application/json' },
-      throwHttpErrors: false,
-      responseType: 'text',
-      timeout: { request: 60_000 },
-    });
+    const tokenPath = { method: 'POST', path: '/services/oauth2/token' };
+    const response = await httpClient(1, { logger: ctx.logger })
+      .post(`${loginUrl}${tokenPath.path}`, {
+        form,
+        headers: { accept: 'application/json' },
+        throwHttpErrors: false,
+        responseType: 'text',
+        timeout: { request: 60_000 },
+      })
+      .catch((error: unknown) => {
+        throw toConnectorError(new NetworkError(networkCode(error), tokenPath, false, error), loginUrl);
+      });
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(response.body) as Record<string, unknown>;
