@@ -460,7 +460,6 @@ async function main(): Promise<number> {
       defaultRuns.push(record(runs, await bench.connector(name, options.rows, inputs.rows, defaults)));
       await floor(options.rows, inputs.rows);
     }
-    const defaultRun = defaultRuns[0]!;
     let per25Run: RunResult | undefined;
     if (options.skipBaseline) notes.push('25-per-call run skipped (--skip-baseline): no throughput ratio.');
     else {
@@ -500,7 +499,6 @@ async function main(): Promise<number> {
 
     const named = {
       defaultRuns,
-      defaultRun,
       floorRuns,
       scaleFloorRuns,
       ...(per25Run ? { per25Run } : {}),

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { EmulatorStats } from '../integration_tests/emulator/types.js';
 
 /** The part of `process.resourceUsage()` the benchmark reports (CPU in µs, maxRSS in KB). */
 export interface Rusage {
@@ -140,16 +141,6 @@ export function measure(options: MeasureOptions): Promise<MeasuredProcess> {
       });
     });
   });
-}
-
-/** The emulator's request and CPU counters since the last reset-stats (GET /__emulator/stats). */
-export interface EmulatorStats {
-  apiRequests: number;
-  byKind: Record<string, number>;
-  apiUsed: number;
-  apiMax: number;
-  cpuUserMicros: number;
-  cpuSystemMicros: number;
 }
 
 /** How to start the emulator process. */

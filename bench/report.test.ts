@@ -81,7 +81,6 @@ describe('headlines', () => {
     const h = headlines(
       {
         defaultRuns: defaults,
-        defaultRun: defaults[0]!,
         per25Run: per25,
         floorRuns: [run('floor #1', 'floor', 900)],
         scaleRun: scale,

@@ -166,9 +166,8 @@ export function cpuPerRow(connectors: RunResult[], floors: RunResult[], startup:
 
 /** The runs the headlines compare, found by name. */
 export interface NamedRuns {
-  /** The default settings at the main size, run several times for the CPU ratio; the first is `defaultRun`. */
+  /** The default settings at the main size, run several times for the CPU ratio; API use is the first's. */
   defaultRuns: RunResult[];
-  defaultRun?: RunResult;
   per25Run?: RunResult;
   floorRuns: RunResult[];
   scaleRun?: RunResult;
@@ -177,7 +176,7 @@ export interface NamedRuns {
 
 /** Computes the headline ratios. */
 export function headlines(runs: NamedRuns, all: RunResult[], startup: StartupCost): Headlines {
-  const d = usable(runs.defaultRun);
+  const d = usable(runs.defaultRuns[0]);
   const b = usable(runs.per25Run);
   const defaults = runs.defaultRuns.flatMap((r) => (usable(r) === undefined ? [] : [r]));
   const out: Headlines = {
@@ -206,7 +205,7 @@ export function headlines(runs: NamedRuns, all: RunResult[], startup: StartupCos
     out.cpuPerRow.push(cpuPerRow([runs.scaleRun], runs.scaleFloorRuns, startup));
     const s = usable(runs.scaleRun);
     const peak: NonNullable<Headlines['peakRss']> = {
-      smallRows: runs.defaultRun?.rows ?? 0,
+      smallRows: runs.defaultRuns[0]?.rows ?? 0,
       largeRows: runs.scaleRun.rows,
     };
     // The lowest small-run peak: the growth then shows the most the large run could have grown.

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import type { SalesforceCredentials } from './salesforce/auth.js';
+import { isLoopback } from './salesforce/proxy.js';
 import type { ConnectorSpecification } from './protocol/messages.js';
 import { createAjv, describeErrors, readPackageJson } from './validation.js';
 
@@ -92,13 +93,6 @@ export function readJsonFile(path: string, what: string): unknown {
   } catch (error) {
     throw new ConfigError(`The ${what} file ${path} is not valid JSON: ${(error as Error).message}.`);
   }
-}
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/** True for http(s) URLs on the loopback interface (the emulator). */
-export function isLoopback(url: URL): boolean {
-  return LOOPBACK.has(url.hostname);
 }
 
 /**

@@ -19,8 +19,8 @@ import {
   TLS_CERTIFICATE_CODES,
   UnknownOutcomeError,
 } from './salesforce/errors.js';
-import { keepAliveAgents, SalesforceHttp } from './salesforce/http.js';
-import { ProxyAgents, proxyConfigured, proxyPasswords, type Agents } from './salesforce/proxy.js';
+import { keepAliveAgents, SalesforceHttp, type Agents } from './salesforce/http.js';
+import { ProxyAgents, proxyConfigured, proxyPasswords } from './salesforce/proxy.js';
 
 /** Identifies the connector in Salesforce's API usage reports (Sforce-Call-Options, reference §3.7). */
 export const CLIENT_NAME = 'destination-salesforce-service-cloud';

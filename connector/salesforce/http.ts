@@ -107,8 +107,14 @@ const NOT_SENT = new Set([
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The agents got uses for one call. */
+export interface Agents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
 /** Keep-alive agents sized to the concurrency: reusing connections saves a TLS handshake per call. */
-export function keepAliveAgents(maxSockets: number): { http: http.Agent; https: https.Agent } {
+export function keepAliveAgents(maxSockets: number): Agents {
   return {
     http: new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
     https: new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),

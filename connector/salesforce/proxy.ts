@@ -9,16 +9,9 @@
  * recommends), with the same keep-alive and socket limits as direct calls. Credentials in a proxy
  * URL (`http://user:password@proxy:8080`) are sent as Proxy-Authorization and never logged.
  */
-import type http from 'node:http';
-import type https from 'node:https';
 import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { getProxyForUrl } from 'proxy-from-env';
-
-/** The agents got uses for one call. */
-export interface Agents {
-  http: http.Agent;
-  https: https.Agent;
-}
+import type { Agents } from './http.js';
 
 /** The proxy URLs the environment sets (lower-case names first, as proxy-from-env reads them). */
 function proxyUrls(env: NodeJS.ProcessEnv): string[] {
@@ -45,10 +38,11 @@ export function proxyPasswords(env: NodeJS.ProcessEnv = process.env): string[] {
   });
 }
 
-/** Whether a host name is this machine's loopback. */
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** True for http(s) URLs on the loopback interface (the emulator). */
+export function isLoopback(url: URL): boolean {
+  return LOOPBACK.has(url.hostname);
 }
 
 /** A proxy URL fit for a log line: scheme, host and port, without user name or password. */
@@ -74,7 +68,7 @@ export class ProxyAgents {
 
   /** The agents for a call to `url`. */
   agentsFor(url: URL): Agents {
-    if (isLoopback(url.hostname)) return this.direct;
+    if (isLoopback(url)) return this.direct;
     const proxy = getProxyForUrl(url.href);
     if (proxy === '') return this.direct;
     let agents = this.viaProxy.get(proxy);
