@@ -1,6 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from './errors.js';
-import { DEFAULT_API_VERSION, parseConfig } from './config.js';
+import {
+  DEFAULT_API_VERSION,
+  jsonSyntaxFault,
+  nearestKey,
+  parseConfig,
+  readJsonFile,
+  unknownConfigKeys,
+} from './config.js';
 
 const good = {
   credentials: {
@@ -206,5 +216,196 @@ describe('config validation', () => {
       sync_mode: 'nope',
     });
     expect(message).not.toContain('super-secret-token');
+  });
+});
+
+describe('reading a JSON file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+  const readError = (text: string): Error => {
+    const path = join(dir, 'config.json');
+    writeFileSync(path, text);
+    try {
+      readJsonFile(path, 'config');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as Error;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('names the line and column of malformed JSON and quotes none of the text (it may be a secret)', () => {
+    const error = readError('{"refresh_token":Aep861SUPERSECRETTOKEN}');
+    expect(error.message).toBe(
+      `The config file ${join(dir, 'config.json')} is not valid JSON: unexpected character at line 1, column 18.`,
+    );
+  });
+
+  it('never echoes the text around the fault, wherever it is', () => {
+    const secret = 'Aep861SUPERSECRETTOKEN';
+    for (const text of [
+      `{\n  "credentials": {\n    "refresh_token": "${secret}\n  }\n}`,
+      `{"client_secret": ${secret}}`,
+      `{"client_secret": "${secret}",}`,
+      `{"client_secret": "${secret}"`,
+      `{"client_secret": "${secret}" "x": 1}`,
+      `["${secret}"] ${secret}`,
+    ]) {
+      const message = readError(text).message;
+      for (let i = 0; i + 4 <= secret.length; i++) expect(message).not.toContain(secret.slice(i, i + 4));
+      expect(message).toMatch(/at line \d+, column \d+\.$/);
+    }
+  });
+
+  it.each([
+    ['a bare word', '{"a":Aep}', { line: 1, column: 6, reason: 'unexpected character' }],
+    ['a cut-off object', '{"a": "b"', { line: 1, column: 10, reason: 'unexpected end of file' }],
+    ['a cut-off string', '{"a": "b', { line: 1, column: 9, reason: 'unexpected end of file' }],
+    ['an empty file', '', { line: 1, column: 1, reason: 'unexpected end of file' }],
+    ['a trailing comma', '{\n  "a": 1,\n}', { line: 3, column: 1, reason: 'unexpected character' }],
+    ['a missing comma', '{"a": 1\n "b": 2}', { line: 2, column: 2, reason: 'unexpected character' }],
+    ['single quotes', "{'a': 1}", { line: 1, column: 2, reason: 'unexpected character' }],
+    [
+      'a line break inside a string',
+      '{"a": "x\ny"}',
+      { line: 1, column: 9, reason: 'unexpected control character (such as a line break) inside a string' },
+    ],
+    ['a bad escape', '{"a": "\\q"}', { line: 1, column: 9, reason: 'invalid escape sequence in a string' }],
+    ['a leading zero', '[01]', { line: 1, column: 3, reason: 'unexpected character' }],
+    [
+      'a number without digits after the point',
+      '[1.]',
+      { line: 1, column: 4, reason: 'unexpected character' },
+    ],
+    ['a misspelt literal', '[tru]', { line: 1, column: 5, reason: 'unexpected character' }],
+    ['text after the value', '{} x', { line: 1, column: 4, reason: 'unexpected character' }],
+    ['a byte-order mark', '\uFEFF{}', { line: 1, column: 1, reason: 'unexpected character' }],
+  ])('locates %s', (_what, text, expected) => {
+    expect(() => JSON.parse(text) as unknown).toThrow();
+    expect(jsonSyntaxFault(text)).toEqual(expected);
+  });
+
+  it('finds no fault in text JSON.parse accepts, nested however deep', () => {
+    for (const text of [
+      '{"a": [1, -2.5e+3, 0, true, false, null, "\\u00e9\\n", {}], "b": {"c": []}}\r\n',
+      `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+    ]) {
+      expect(() => JSON.parse(text) as unknown).not.toThrow();
+      expect(jsonSyntaxFault(text)).toBeUndefined();
+    }
+  });
+
+  it('agrees with the position V8 reports, when it reports one', () => {
+    let compared = 0;
+    for (const text of ['{"a" 1}', '{"a": 1 "b"}', '[1,,2]', '{"a": "x\ty"}', '[1] 2', '{,}']) {
+      let message = '';
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      const position = /at position (\d+)/.exec(message);
+      if (position === null) continue;
+      expect(jsonSyntaxFault(text)?.column).toBe(Number(position[1]) + 1);
+      compared += 1;
+    }
+    expect(compared).toBeGreaterThan(0);
+  });
+});
+
+describe('unknown config keys', () => {
+  it('finds none in a config that uses only known keys', () => {
+    expect(
+      unknownConfigKeys({
+        ...good,
+        is_sandbox: false,
+        advanced: { dry_run: true },
+        field_mappings: [{ source: 'a', destination: 'B' }],
+        streams: [{ stream_name: 's', field_mappings: [{ source: 'a', destination: 'B' }] }],
+      }),
+    ).toEqual([]);
+  });
+
+  it('names a typo in advanced with the key it most likely meant', () => {
+    expect(unknownConfigKeys({ ...good, advanced: { dryRun: true } })).toEqual([
+      'The config key `advanced.dryRun` is not a setting of this connector and is ignored; did you mean `dry_run`?',
+    ]);
+  });
+
+  it('names a top-level key that differs only in case or underscores', () => {
+    expect(unknownConfigKeys({ ...good, syncmode: 'insert', 'Is-Sandbox': true })).toEqual([
+      'The config key `syncmode` is not a setting of this connector and is ignored; did you mean `sync_mode`?',
+      'The config key `Is-Sandbox` is not a setting of this connector and is ignored; did you mean `is_sandbox`?',
+    ]);
+  });
+
+  it('walks stream entries and their field mappings, with their index in the path', () => {
+    expect(
+      unknownConfigKeys({
+        ...good,
+        streams: [
+          { stream_name: 'a' },
+          { stream_name: 'b', sync_mod: 'insert', field_mappings: [{ source: 'x', destnation: 'Y' }] },
+        ],
+      }),
+    ).toEqual([
+      'The config key `streams[1].sync_mod` is not a setting of this connector and is ignored; did you mean `sync_mode`?',
+      'The config key `streams[1].field_mappings[0].destnation` is not a setting of this connector and is ignored; did you mean `destination`?',
+    ]);
+  });
+
+  it('judges credentials against the variant its auth_type selects', () => {
+    expect(
+      unknownConfigKeys({
+        credentials: {
+          auth_type: 'jwt_bearer',
+          client_id: 'x',
+          username: 'u',
+          privateKey: 'k',
+          refresh_token: 'r',
+        },
+      }),
+    ).toEqual([
+      'The config key `credentials.privateKey` is not a setting of this connector and is ignored; did you mean `private_key`?',
+      'The config key `credentials.refresh_token` is not a setting of this connector and is ignored',
+    ]);
+  });
+
+  it('without a known auth_type, counts only keys that no credentials variant knows', () => {
+    expect(
+      unknownConfigKeys({ credentials: { refresh_token: 'r', private_key: 'k', clientid: 'x' } }),
+    ).toEqual([
+      'The config key `credentials.clientid` is not a setting of this connector and is ignored; did you mean `client_id`?',
+    ]);
+  });
+
+  it('gives no hint when no known key is close', () => {
+    expect(unknownConfigKeys({ ...good, colour: 'blue' })).toEqual([
+      'The config key `colour` is not a setting of this connector and is ignored',
+    ]);
+  });
+
+  it('never includes a value, which may be a secret', () => {
+    const messages = unknownConfigKeys({
+      credentials: { ...good.credentials, refreshToken: 'super-secret-token' },
+      advanced: { dryRun: 'another-secret' },
+    }).join(' ');
+    expect(messages).toContain('credentials.refreshToken');
+    expect(messages).not.toContain('super-secret-token');
+    expect(messages).not.toContain('another-secret');
+  });
+
+  it('ignores values that are not objects where the spec expects one (validation reports them)', () => {
+    expect(unknownConfigKeys({ ...good, advanced: 'x', streams: 'y', credentials: null })).toEqual([]);
+    expect(unknownConfigKeys('not an object')).toEqual([]);
+  });
+
+  it('suggests the closest key: case, underscores and dashes ignored, then a small edit distance', () => {
+    const known = ['records_per_request', 'parallel_requests', 'dry_run', 'null_handling'];
+    expect(nearestKey('RECORDS-PER-REQUEST', known)).toBe('records_per_request');
+    expect(nearestKey('recods_per_request', known)).toBe('records_per_request');
+    expect(nearestKey('paralel_requets', known)).toBe('parallel_requests');
+    expect(nearestKey('dyr_run', known)).toBe('dry_run');
+    expect(nearestKey('run', known)).toBeUndefined();
+    expect(nearestKey('nul', known)).toBeUndefined();
   });
 });

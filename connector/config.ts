@@ -90,8 +90,161 @@ export function readJsonFile(path: string, what: string): unknown {
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new ConfigError(`The ${what} file ${path} is not valid JSON: ${(error as Error).message}.`);
+  } catch {
+    // V8's message quotes the text around the fault, which may be a secret (a token pasted without
+    // quotes): say only where the fault is and what kind it is.
+    const fault = jsonSyntaxFault(text);
+    const where =
+      fault === undefined ? '' : `: ${fault.reason} at line ${fault.line}, column ${fault.column}`;
+    throw new ConfigError(`The ${what} file ${path} is not valid JSON${where}.`);
+  }
+}
+
+/** Where JSON text first breaks the grammar, and a reason that quotes none of it. */
+export interface JsonSyntaxFault {
+  /** 1-based. */
+  line: number;
+  /** 1-based, in UTF-16 code units from the start of the line. */
+  column: number;
+  reason: string;
+}
+
+const UNEXPECTED = 'unexpected character';
+const END = 'unexpected end of file';
+
+/**
+ * Finds the first syntax fault of JSON text (RFC 8259 grammar) by its own scan, so no part of the
+ * text reaches the message; undefined when the scan finds none. Iterative, so deep nesting cannot
+ * overflow the stack.
+ */
+export function jsonSyntaxFault(text: string): JsonSyntaxFault | undefined {
+  const fault = (offset: number, reason: string): JsonSyntaxFault => {
+    const before = text.slice(0, offset);
+    const lineStart = before.lastIndexOf('\n') + 1;
+    return { line: before.split('\n').length, column: offset - lineStart + 1, reason };
+  };
+  const at = (offset: number, reason = UNEXPECTED): JsonSyntaxFault =>
+    fault(offset, offset >= text.length ? END : reason);
+  /** Scans a string from its opening quote; returns the offset after it, or a fault. */
+  const string = (start: number): number | JsonSyntaxFault => {
+    let i = start + 1;
+    for (;;) {
+      if (i >= text.length) return at(i);
+      const code = text.charCodeAt(i);
+      if (code === 0x22) return i + 1;
+      if (code < 0x20) return at(i, 'unexpected control character (such as a line break) inside a string');
+      if (code === 0x5c) {
+        const escape = text[i + 1];
+        if (escape === undefined) return at(i + 1);
+        if (escape === 'u') {
+          for (let k = i + 2; k < i + 6; k++) {
+            if (!/[0-9a-fA-F]/.test(text[k] ?? '')) return at(k, 'invalid escape sequence in a string');
+          }
+          i += 6;
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(escape)) return at(i + 1, 'invalid escape sequence in a string');
+        i += 2;
+        continue;
+      }
+      i += 1;
+    }
+  };
+  /** Scans a number; returns the offset after it, or a fault. */
+  const number = (start: number): number | JsonSyntaxFault => {
+    let i = start;
+    const digits = (): boolean => {
+      const from = i;
+      while (/[0-9]/.test(text[i] ?? '')) i += 1;
+      return i > from;
+    };
+    if (text[i] === '-') i += 1;
+    if (text[i] === '0') i += 1;
+    else if (!digits()) return at(i);
+    if (text[i] === '.') {
+      i += 1;
+      if (!digits()) return at(i);
+    }
+    if (text[i] === 'e' || text[i] === 'E') {
+      i += 1;
+      if (text[i] === '+' || text[i] === '-') i += 1;
+      if (!digits()) return at(i);
+    }
+    return i;
+  };
+  type Expect = 'value' | 'valueOrClose' | 'keyOrClose' | 'key' | 'colon' | 'commaOrClose' | 'end';
+  const open: string[] = [];
+  let expect: Expect = 'value';
+  let i = 0;
+  const afterValue = (): Expect => (open.length > 0 ? 'commaOrClose' : 'end');
+  for (;;) {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i += 1;
+    if (i >= text.length) return expect === 'end' ? undefined : at(i);
+    const c = text[i]!;
+    let next: number | JsonSyntaxFault;
+    switch (expect) {
+      case 'end':
+        return at(i);
+      case 'colon':
+        if (c !== ':') return at(i);
+        i += 1;
+        expect = 'value';
+        continue;
+      case 'keyOrClose':
+      case 'key':
+        if (c === '}' && expect === 'keyOrClose') {
+          open.pop();
+          i += 1;
+          expect = afterValue();
+          continue;
+        }
+        if (c !== '"') return at(i);
+        next = string(i);
+        if (typeof next !== 'number') return next;
+        i = next;
+        expect = 'colon';
+        continue;
+      case 'commaOrClose': {
+        const close = open[open.length - 1] === '{' ? '}' : ']';
+        if (c === ',') {
+          i += 1;
+          expect = close === '}' ? 'key' : 'value';
+        } else if (c === close) {
+          open.pop();
+          i += 1;
+          expect = afterValue();
+        } else {
+          return at(i);
+        }
+        continue;
+      }
+      case 'value':
+      case 'valueOrClose':
+        if (c === ']' && expect === 'valueOrClose') {
+          open.pop();
+          i += 1;
+          expect = afterValue();
+          continue;
+        }
+        if (c === '{' || c === '[') {
+          open.push(c);
+          i += 1;
+          expect = c === '{' ? 'keyOrClose' : 'valueOrClose';
+          continue;
+        }
+        if (c === '"') next = string(i);
+        else if (c === '-' || (c >= '0' && c <= '9')) next = number(i);
+        else {
+          const literal = ['true', 'false', 'null'].find((word) => word[0] === c);
+          if (literal === undefined) return at(i);
+          const k = [...literal].findIndex((letter, n) => text[i + n] !== letter);
+          next = k === -1 ? i + literal.length : at(i + k);
+        }
+        if (typeof next !== 'number') return next;
+        i = next;
+        expect = afterValue();
+        continue;
+    }
   }
 }
 
@@ -134,6 +287,105 @@ export function parseConfig(input: unknown, spec: ConnectorSpecification = loadS
 /** Reads, validates and types the config file given with --config. */
 export function loadConfig(path: string): Config {
   return parseConfig(readJsonFile(path, 'config'));
+}
+
+/**
+ * One sentence per config key the spec does not know — at any depth, judged against the spec's
+ * properties, the items of its arrays, and the oneOf variant its `const` discriminator selects
+ * (credentials by auth_type) — with the nearest known key at the same level when one is close.
+ * Keys are not errors (Airbyte may add its own, and the spec allows additional properties); the
+ * commands log these as warnings, because a typo such as `dryRun` otherwise passes in silence.
+ * Only key names and paths appear, never values: they may be secrets.
+ */
+export function unknownConfigKeys(raw: unknown, spec: ConnectorSpecification = loadSpec()): string[] {
+  const out: string[] = [];
+  walkKeys(raw, spec.connectionSpecification, '', out);
+  return out;
+}
+
+type Schema = Record<string, unknown>;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+function walkKeys(value: unknown, schema: Schema, path: string, out: string[]): void {
+  if (Array.isArray(value)) {
+    if (isRecord(schema.items)) {
+      const items = schema.items;
+      value.forEach((item, i) => walkKeys(item, items, `${path}[${i}]`, out));
+    }
+    return;
+  }
+  if (!isRecord(value)) return;
+  const properties = knownProperties(value, schema);
+  // A schema without properties (a free-form object) has no keys to judge.
+  if (properties === undefined) return;
+  for (const [key, child] of Object.entries(value)) {
+    const where = path === '' ? key : `${path}.${key}`;
+    const property = Object.hasOwn(properties, key) ? properties[key] : undefined;
+    if (isRecord(property)) {
+      walkKeys(child, property, where, out);
+      continue;
+    }
+    const near = nearestKey(key, Object.keys(properties));
+    out.push(
+      `The config key \`${where}\` is not a setting of this connector and is ignored${near === undefined ? '' : `; did you mean \`${near}\`?`}`,
+    );
+  }
+}
+
+/**
+ * The properties an object may have: its own, or those of the oneOf variant whose `const`
+ * discriminator matches (all variants' when none matches, so only keys no variant knows count).
+ */
+function knownProperties(value: Record<string, unknown>, schema: Schema): Schema | undefined {
+  const variants = (Array.isArray(schema.oneOf) ? schema.oneOf : []).filter(isRecord);
+  if (variants.length === 0) return isRecord(schema.properties) ? schema.properties : undefined;
+  const propertiesOf = (variant: Schema): Schema => (isRecord(variant.properties) ? variant.properties : {});
+  const selected = variants.find((variant) =>
+    Object.entries(propertiesOf(variant)).some(
+      ([key, property]) => isRecord(property) && 'const' in property && value[key] === property.const,
+    ),
+  );
+  if (selected !== undefined) return propertiesOf(selected);
+  return Object.assign({}, ...variants.map(propertiesOf)) as Schema;
+}
+
+/**
+ * The known key a typo most likely meant: the same once case, `_` and `-` are ignored, or within a
+ * small edit distance (1 for short keys, 2 from 6 characters on).
+ */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  const plain = (k: string): string => k.toLowerCase().replace(/[_-]/g, '');
+  const typed = plain(key);
+  const exact = known.find((k) => plain(k) === typed);
+  if (exact !== undefined) return exact;
+  const limit = typed.length >= 6 ? 2 : 1;
+  let best: { key: string; distance: number } | undefined;
+  for (const k of known) {
+    const distance = editDistance(typed, plain(k));
+    if (distance <= limit && (best === undefined || distance < best.distance)) best = { key: k, distance };
+  }
+  return best?.key;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = rows[i]!;
+      const above = rows[i - 1]!;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /**
