@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { startEmulator, type Emulator } from './emulator/index.js';
+import { idSuffix } from './emulator/ids.js';
 import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
 import { catalog, configuredStream, record, streamState, streamStatus } from './helpers/messages.js';
 import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
@@ -93,8 +94,11 @@ describe('remove', () => {
     expect(logText(result)).toMatch(/audience → Contact remove: .*; 2 API requests\./);
   });
 
-  it('deletes by Id when the key field is Id', async () => {
+  it('deletes by Id when the key field is Id, and counts an Id of no record as already removed', async () => {
     const ids = emulator.seed('Contact', [{ LastName: 'one' }, { LastName: 'two' }]);
+    // A well-formed Contact Id that names no record: Salesforce answers INVALID_CROSS_REFERENCE_KEY.
+    const nobody15 = `003${'9'.repeat(12)}`;
+    const nobody = nobody15 + idSuffix(nobody15);
     const files = tempFiles({
       'config.json': emulatorConfig(emulator, {
         salesforce_object: 'Contact',
@@ -106,11 +110,16 @@ describe('remove', () => {
     const result = await runCli(
       ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
       {
-        stdin: record('gone', { Id: ids[0] }) + streamState('gone', 1, 1),
+        stdin: record('gone', { Id: ids[0] }) + record('gone', { Id: nobody }) + streamState('gone', 1, 2),
       },
     );
     expect(result.code).toBe(0);
     expect(emulator.records('Contact').map((r) => r.LastName)).toEqual(['two']);
+    expect(ofType(result, 'STATE').at(-1)!.state.destinationStats).toEqual({
+      recordCount: 2,
+      rejectedRecordCount: 0,
+    });
+    expect(logText(result)).toContain('2 committed (1 deleted, 1 unchanged)');
   });
 });
 
@@ -212,7 +221,7 @@ describe('mirror', () => {
 });
 
 describe('dry run', () => {
-  it('changes nothing, still echoes states, and reports what each operation would do', async () => {
+  it('changes nothing, echoes no state, and reports what each operation would do', async () => {
     emulator.seed(
       'Contact',
       ['D-1', 'D-2', 'D-3'].map((k) => ({ External_ID__c: k, LastName: k })),
@@ -223,7 +232,9 @@ describe('dry run', () => {
     });
     expect(mirror.code).toBe(0);
     expect(JSON.stringify(emulator.records('Contact'))).toBe(snapshot);
-    expect(lastStats(mirror)).toEqual({ recordCount: 2, rejectedRecordCount: 0 });
+    // An echoed state would move the source's cursor past rows that were never written.
+    expect(ofType(mirror, 'STATE')).toEqual([]);
+    expect(logText(mirror)).toContain('Dry run: 1 state message(s) withheld');
     expect(logText(mirror)).toContain(
       'dry run: would update 1 (e.g. D-1); would create 1 (e.g. D-4); would delete (mirror) 2 (e.g. D-2, D-3).',
     );

@@ -107,7 +107,13 @@ async function write(
 ): Promise<number> {
   const started = Date.now();
   const streams = await prepareStreams(ctx, config, configured, connection, outcomes);
-  const checkpoints = new Checkpoints((state) => void ctx.emitter.emit({ type: 'STATE', state }));
+  // A dry run writes nothing, so it echoes no state: the platform persists echoed states, and a cursor
+  // moved past rows that were never written would make the next real sync skip them.
+  let withheldStates = 0;
+  const checkpoints = new Checkpoints((state) => {
+    if (config.advanced.dryRun) withheldStates += 1;
+    else void ctx.emitter.emit({ type: 'STATE', state });
+  });
   const loader = new Loader(connection.http, checkpoints, outcomes, ctx.logger, {
     // One job beyond the calls in flight keeps Salesforce busy while the next batch is built; more
     // would only hold more records in memory (bench/: fewer in flight, less garbage collection).
@@ -117,7 +123,9 @@ async function write(
     lockDelayMs: 1_000,
     dryRun: config.advanced.dryRun,
   });
-  if (config.advanced.dryRun) ctx.logger.info('Dry run: nothing will be written to Salesforce.');
+  if (config.advanced.dryRun) {
+    ctx.logger.info('Dry run: nothing will be written to Salesforce, and no state will be echoed.');
+  }
 
   const unknownStreams = new Map<string, StreamTally>();
   let recordsRead = 0;
@@ -293,6 +301,11 @@ async function write(
     unreleasedStates: checkpoints.waitingStates,
     dryRun: config.advanced.dryRun,
   });
+  if (withheldStates > 0) {
+    ctx.logger.info(
+      `Dry run: ${withheldStates} state message(s) withheld, so the source's cursor stays where it was and the next real sync sends these rows again.`,
+    );
+  }
   if (loader.failure !== undefined) throw toConnectorError(loader.failure, config.loginUrl);
   if (mirrorErrors.length > 0) {
     if (mirrorErrors.length === 1) throw mirrorErrors[0];
