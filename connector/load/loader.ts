@@ -96,6 +96,17 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** The rejection for an insert whose answer never came. */
 export const OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN';
 
+/**
+ * A delete's answers for a record that is not there: in the recycle bin (ENTITY_IS_DELETED), or no
+ * such record — INVALID_CROSS_REFERENCE_KEY from a collection delete of a well-formed Id, NOT_FOUND
+ * from a single-record DELETE (reference §3.2, §3.3). A malformed Id is still an error.
+ */
+export const ALREADY_GONE: ReadonlySet<string> = new Set([
+  'ENTITY_IS_DELETED',
+  'INVALID_CROSS_REFERENCE_KEY',
+  'NOT_FOUND',
+]);
+
 const NUMERIC_TYPES = new Set(['double', 'int', 'long', 'currency', 'percent']);
 /** Key values that travel safely in a URL path (no dots: Salesforce reads `.inc` as a file extension, reference §3.3). */
 const URL_SAFE_KEY = /^[A-Za-z0-9_-]{1,255}$/;
@@ -223,7 +234,14 @@ export class Loader {
 
   /** Ends an item's rows as committed. */
   commit(stream: StreamContext, item: Item, change: Change): void {
-    this.outcomes.commit(stream.tally, change, rows(item));
+    // One record changed in Salesforce; the earlier rows folded into it are counted apart, so that
+    // "created" says how many records were created.
+    if (item.more === undefined || change === 'dry_run') {
+      this.outcomes.commit(stream.tally, change, rows(item));
+    } else {
+      this.outcomes.commit(stream.tally, change, 1);
+      this.outcomes.commit(stream.tally, 'merged', item.more.length);
+    }
     this.end(stream, item, 'committed');
   }
 
@@ -514,7 +532,7 @@ export class Loader {
       locked.push(item);
       return;
     }
-    if (kind === 'delete' && (error.statusCode === 'ENTITY_IS_DELETED' || error.statusCode === 'NOT_FOUND')) {
+    if (kind === 'delete' && ALREADY_GONE.has(error.statusCode)) {
       // Already gone: remove's promise holds (PRODUCT.md section 5).
       this.commit(stream, item, 'unchanged');
       return;

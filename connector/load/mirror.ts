@@ -19,7 +19,7 @@ import {
 } from '../salesforce/composite.js';
 import { queryPages, soqlIdentifier } from '../salesforce/query.js';
 import type { StreamContext } from './loader.js';
-import { normalizeKey } from './loader.js';
+import { ALREADY_GONE, normalizeKey } from './loader.js';
 import type { Outcomes } from './outcomes.js';
 
 /**
@@ -206,7 +206,8 @@ export async function finishMirror(
       }
       outcome.results.forEach((r, i) => {
         const code = r.errors[0]?.statusCode;
-        if (r.success || code === 'ENTITY_IS_DELETED') deleted += 1;
+        // Deleted since the query found it counts as deleted: the record is gone either way.
+        if (r.success || (code !== undefined && ALREADY_GONE.has(code))) deleted += 1;
         else {
           failed.set(code ?? 'UNKNOWN_ERROR', (failed.get(code ?? 'UNKNOWN_ERROR') ?? 0) + 1);
           if ((failed.get(code ?? 'UNKNOWN_ERROR') ?? 0) <= 10) {
