@@ -108,6 +108,8 @@ describe('upsert', () => {
       expect.objectContaining({ External_ID__c: 'C-1', Title: 'second', LastName: contactRow(1).LastName }),
     ]);
     expect(states(result)[0].destinationStats).toEqual({ recordCount: 2, rejectedRecordCount: 0 });
+    // One record was created; the summary does not count the folded row as a second creation.
+    expect(logText(result)).toContain('2 committed (1 created, 1 merged)');
   });
 });
 

@@ -8,8 +8,11 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Logger } from '../logger.js';
 import type { SalesforceRecordError } from '../salesforce/types.js';
 
-/** How a committed record changed Salesforce. */
-export type Change = 'created' | 'updated' | 'deleted' | 'unchanged' | 'dry_run';
+/**
+ * How a committed record changed Salesforce. `merged`: a row folded into a later row with the same key
+ * in one batch (batcher.ts); the later row's record carries both.
+ */
+export type Change = 'created' | 'updated' | 'deleted' | 'unchanged' | 'merged' | 'dry_run';
 
 /** Counters of one stream. */
 export interface StreamTally {
@@ -86,7 +89,7 @@ export class Outcomes {
         committed: 0,
         rejected: 0,
         requests: 0,
-        changes: { created: 0, updated: 0, deleted: 0, unchanged: 0, dry_run: 0 },
+        changes: { created: 0, updated: 0, deleted: 0, unchanged: 0, merged: 0, dry_run: 0 },
         byCode: new Map(),
         wouldChange: new Map(),
         samples: new Map(),
