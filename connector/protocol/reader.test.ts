@@ -62,6 +62,36 @@ describe('stdin reader', () => {
     expect(skipped[0]!.excerpt).toBe('not json at all');
   });
 
+  it('skips a STATE that breaks the protocol schema (it would be echoed as invalid output), and keeps valid ones', async () => {
+    const states = [
+      '{"type":"STATE","state":{"type":"BOGUS"}}',
+      '{"type":"STATE","state":{"type":"STREAM"}}',
+      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_state":{}}}}',
+      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s","namespace":7}}}}',
+      '{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{}}}}',
+      '{"type":"STATE","state":{"type":"GLOBAL","global":{"stream_states":[{"stream_descriptor":{}}]}}}',
+      '{"type":"STATE","state":{"type":"LEGACY","data":[1]}}',
+      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s"}},"sourceStats":{"recordCount":"2"}}}',
+      // Valid: nulls read as absent, unknown keys kept, a state without type (LEGACY).
+      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s","namespace":null},"stream_state":null},"id":3}}',
+      '{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"lsn":1},"stream_states":[{"stream_descriptor":{"name":"s"}}]},"sourceStats":{"recordCount":1.0}}}',
+      '{"type":"STATE","state":{"data":{"cursor":1}}}',
+    ];
+    const { messages, skipped } = await collect([`${states.join('\n')}\n`]);
+    expect(skipped.map((s) => [s.line, s.reason])).toEqual([
+      [1, 'STATE whose "type" is not GLOBAL, STREAM or LEGACY'],
+      [2, 'STREAM state without a "stream" object'],
+      [3, 'STATE whose "stream" has no "stream_descriptor" with a "name"'],
+      [4, 'STATE whose "stream" has a "stream_descriptor.namespace" that is not a string'],
+      [5, 'STATE whose "global" has no "stream_states" array'],
+      [6, 'STATE with a "global.stream_states" entry that has no "stream_descriptor" with a "name"'],
+      [7, 'STATE whose "data" is not an object'],
+      [8, 'STATE whose "sourceStats" is not an object of counts'],
+    ]);
+    expect(messages).toHaveLength(3);
+    expect(messages[0]).toMatchObject({ state: { id: 3 } });
+  });
+
   it('skips a line longer than the limit without buffering it, then goes on', async () => {
     const huge = 'x'.repeat(5000);
     const { messages, skipped } = await collect(

@@ -161,10 +161,80 @@ function messageProblem(value: unknown): string | undefined {
       return undefined;
     }
     case 'STATE':
-      return isObject(value.state) ? undefined : 'STATE without a "state" object';
+      return isObject(value.state) ? stateProblem(value.state) : 'STATE without a "state" object';
     case 'TRACE':
       return isObject(value.trace) ? undefined : 'TRACE without a "trace" object';
     default:
       return undefined;
   }
+}
+
+const STATE_TYPES: ReadonlySet<unknown> = new Set(['GLOBAL', 'STREAM', 'LEGACY']);
+
+/**
+ * What makes a state break the protocol's AirbyteStateMessage schema, or undefined when it follows it.
+ * The state is echoed whole, so a state that breaks the schema would make the connector's own output
+ * invalid; the protocol drops what is not a valid message (airbyte-protocol-notes §1.2), and so does this.
+ * A null where an object or string may be absent is read as absent, as the platform's own (Jackson)
+ * reading does: dropping a real checkpoint over it would cost far more than echoing it.
+ */
+function stateProblem(state: Record<string, unknown>): string | undefined {
+  if (state.type !== undefined && !STATE_TYPES.has(state.type)) {
+    return 'STATE whose "type" is not GLOBAL, STREAM or LEGACY';
+  }
+  if (state.type === 'STREAM' && (state.stream === undefined || state.stream === null))
+    return 'STREAM state without a "stream" object';
+  if (state.type === 'GLOBAL' && (state.global === undefined || state.global === null))
+    return 'GLOBAL state without a "global" object';
+  if (state.stream !== undefined && state.stream !== null) {
+    const problem = streamStateProblem(state.stream);
+    if (problem !== undefined) return `STATE whose "stream" ${problem}`;
+  }
+  if (state.global !== undefined && state.global !== null) {
+    const global = state.global;
+    if (!isObject(global) || !Array.isArray(global.stream_states)) {
+      return 'STATE whose "global" has no "stream_states" array';
+    }
+    if (!absentOr(global.shared_state, isObject)) {
+      return 'STATE whose "global.shared_state" is not an object';
+    }
+    for (const entry of global.stream_states as unknown[]) {
+      const problem = streamStateProblem(entry);
+      if (problem !== undefined) return `STATE with a "global.stream_states" entry that ${problem}`;
+    }
+  }
+  if (!absentOr(state.data, isObject)) return 'STATE whose "data" is not an object';
+  for (const key of ['sourceStats', 'destinationStats'] as const) {
+    const stats = state[key];
+    if (stats === undefined || stats === null) continue;
+    if (
+      !isObject(stats) ||
+      (stats.recordCount !== undefined && typeof stats.recordCount !== 'number') ||
+      (stats.rejectedRecordCount !== undefined && typeof stats.rejectedRecordCount !== 'number')
+    ) {
+      return `STATE whose "${key}" is not an object of counts`;
+    }
+  }
+  return undefined;
+}
+
+/** AirbyteStreamState: a stream_descriptor with a name, and an object as stream_state if any. */
+function streamStateProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'is not an object';
+  const descriptor = value.stream_descriptor;
+  if (!isObject(descriptor) || typeof descriptor.name !== 'string') {
+    return 'has no "stream_descriptor" with a "name"';
+  }
+  if (!absentOr(descriptor.namespace, (v) => typeof v === 'string')) {
+    return 'has a "stream_descriptor.namespace" that is not a string';
+  }
+  if (!absentOr(value.stream_state, isObject)) {
+    return 'has a "stream_state" that is not an object';
+  }
+  return undefined;
+}
+
+/** Absent, null, or passing `test`. */
+function absentOr(value: unknown, test: (value: unknown) => boolean): boolean {
+  return value === undefined || value === null || test(value);
 }
