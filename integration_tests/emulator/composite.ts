@@ -6,7 +6,7 @@
  * API request.
  */
 import type { Core } from './core.js';
-import { type ApiResponse, apiError, notFound } from './http-util.js';
+import { type ApiResponse, apiError, MAX_URI_BYTES, notFound, uriTooLong } from './http-util.js';
 import { type RestRequest, dispatch } from './rest.js';
 import { Transaction } from './store.js';
 
@@ -240,7 +240,11 @@ export function handleComposite(core: Core, req: RestRequest): ApiResponse {
     try {
       const url = hasReferences ? String(substituteString(sub.url, byRef)) : sub.url;
       const subBody = hasReferences ? substitute(sub.body, byRef) : sub.body;
-      result = run(core, req, sub, url, subBody, txn, allOrNone);
+      // reference §5.1: a URI over 16,384 bytes is 414, a subrequest's url (as resolved) included.
+      result =
+        Buffer.byteLength(url, 'utf8') > MAX_URI_BYTES
+          ? subResult(sub.referenceId, uriTooLong())
+          : run(core, req, sub, url, subBody, txn, allOrNone);
     } catch (e) {
       if (!(e instanceof ReferenceError)) throw e;
       result = badReference(sub.referenceId, e.expression, e.ref);
@@ -308,10 +312,15 @@ function run(
     };
     resp = dispatch(core, subReq);
   }
+  return subResult(sub.referenceId, resp);
+}
+
+/** A subrequest's response as a composite result (reference §3.5). */
+function subResult(referenceId: string, resp: ApiResponse): SubResult {
   return {
     body: bodyOf(resp),
     httpHeaders: subHeaders(resp),
     httpStatusCode: resp.status,
-    referenceId: sub.referenceId,
+    referenceId,
   };
 }

@@ -39,6 +39,45 @@ export function invalidSession(): ApiResponse {
   return apiError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
 }
 
+/**
+ * Salesforce's request-size limit: 16,384 bytes for the URI, and for the URI and headers together
+ * (reference §5.1). The Help article "Maximum number of rows returned by SOQL queries over the REST API"
+ * (https://help.salesforce.com/s/articleView?id=000386264&type=1) says which wins: 414 when the URI
+ * itself is over the limit, else 431.
+ */
+export const MAX_URI_BYTES = 16_384;
+
+/**
+ * 414 for a URI over {@link MAX_URI_BYTES}. [U] reference §5.1 gives the status, not a body: this is
+ * §5.1's request-level error shape with the reason phrase as errorCode, as for 405 METHOD_NOT_ALLOWED
+ * and 415 UNSUPPORTED_MEDIA_TYPE.
+ */
+export function uriTooLong(): ApiResponse {
+  return apiError(414, 'URI_TOO_LONG', `The request URI is longer than ${MAX_URI_BYTES} bytes.`);
+}
+
+/** 431 for a URI and headers over {@link MAX_URI_BYTES} together; [U] body as for {@link uriTooLong}. */
+export function headersTooLarge(): ApiResponse {
+  return apiError(
+    431,
+    'REQUEST_HEADER_FIELDS_TOO_LARGE',
+    `The request URI and headers together are longer than ${MAX_URI_BYTES} bytes.`,
+  );
+}
+
+/**
+ * Salesforce's refusal of an oversize request, if any (reference §5.1): 414 when the URI alone is over
+ * the limit, else 431 when the URI and headers are. Takes node's `req.url` and `req.rawHeaders`, whose
+ * strings hold one byte per character; each header counts as its wire line `name: value` CRLF.
+ */
+export function requestSizeError(uri: string, rawHeaders: readonly string[]): ApiResponse | undefined {
+  if (uri.length > MAX_URI_BYTES) return uriTooLong();
+  let total = uri.length;
+  // a name and its ': ', a value and its CRLF
+  for (const part of rawHeaders) total += part.length + 2;
+  return total > MAX_URI_BYTES ? headersTooLarge() : undefined;
+}
+
 /** Line and column (1-based) of a character offset. */
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;

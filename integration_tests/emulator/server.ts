@@ -4,8 +4,15 @@
  * the concurrency cap and injected faults, and routes to OAuth, versions, the REST API and the admin
  * endpoint under /__emulator/.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  STATUS_CODES,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { bulkJobs } from './bulk.js';
@@ -22,11 +29,15 @@ import {
 import {
   type ApiResponse,
   apiError,
+  headersTooLarge,
   invalidSession,
   isResponse,
   json,
+  MAX_URI_BYTES,
   notFound,
   parseJson,
+  requestSizeError,
+  uriTooLong,
 } from './http-util.js';
 import { IdGenerator, normalizeId } from './ids.js';
 import { OAuthServer } from './oauth.js';
@@ -94,6 +105,59 @@ export function prng(seed: number): () => number {
 }
 
 const API_PATH = /^\/services\/data\/v(\d+\.\d+)(\/.*)?$/;
+
+/**
+ * node's own limit on a request line + headers (its default, 16 KiB, would answer Salesforce's 414
+ * with a bare 431): far above Salesforce's {@link MAX_URI_BYTES}, so that oversize requests reach the
+ * handler, which refuses them as Salesforce does (reference §5.1).
+ */
+const NODE_MAX_HEADER_BYTES = 1024 * 1024;
+
+/** node's answers to other unparseable requests (its built-in `clientError` handling). */
+const NODE_CLIENT_ERRORS: Record<string, number> = {
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+/**
+ * Salesforce's refusal of a request over even {@link NODE_MAX_HEADER_BYTES}, from the packet node was
+ * parsing when it gave up (often not the first: node does not keep the rest). The request line when the
+ * packet starts with it; else a packet without CRLF or space is the middle of a request target (a URI
+ * has no spaces, a header block has line breaks), so 414; otherwise 431.
+ */
+function overflowRefusal(packet: Buffer | undefined): ApiResponse {
+  const text = packet?.toString('latin1') ?? '';
+  const line = /^[A-Z]+ (\S+)(?: HTTP\/|$)/.exec(text);
+  if (line !== null) return line[1]!.length > MAX_URI_BYTES ? uriTooLong() : headersTooLarge();
+  return text !== '' && !/[\r\n ]/.test(text) ? uriTooLong() : headersTooLarge();
+}
+
+/** A whole HTTP/1.1 response that closes the connection, for a socket node has stopped parsing. */
+function rawHttpResponse(status: number, body?: unknown): string {
+  const reason = STATUS_CODES[status] ?? '';
+  if (body === undefined) return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n\r\n`;
+  const payload = JSON.stringify(body);
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json;charset=UTF-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`
+  );
+}
+
+/**
+ * node's `clientError` handling, except that a request over node's header limit gets Salesforce's 414
+ * or 431 with a JSON body. As node does: answer only when no response is under way on the socket.
+ */
+function onClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+  // node's private `_httpMessage` is the response under way on the socket; its own handler checks it too.
+  const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && (current === undefined || current === null || !current.headersSent)) {
+    if (err.code === 'HPE_HEADER_OVERFLOW') {
+      const refusal = overflowRefusal(err.rawPacket);
+      socket.write(rawHttpResponse(refusal.status, refusal.body));
+    } else socket.write(rawHttpResponse(NODE_CLIENT_ERRORS[err.code ?? ''] ?? 400));
+  }
+  socket.destroy(err);
+}
 
 function lowerHeaders(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
@@ -212,7 +276,7 @@ export class EmulatorServer implements Emulator {
       },
       clear: () => faultState.clear(),
     };
-    this.server = createServer((req, res) => {
+    this.server = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'Content-Type': 'application/json;charset=UTF-8' });
@@ -222,6 +286,7 @@ export class EmulatorServer implements Emulator {
         } else res.destroy();
       });
     });
+    this.server.on('clientError', onClientError);
     this.server.keepAliveTimeout = 30_000;
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -459,6 +524,12 @@ export class EmulatorServer implements Emulator {
     }
     const kind = this.classify(method, path);
     this.countRequest(kind);
+    // reference §5.1: an oversize request is refused before it is authenticated, metered or delayed.
+    const tooLarge = requestSizeError(req.url ?? '/', req.rawHeaders);
+    if (tooLarge !== undefined) {
+      this.send(res, tooLarge);
+      return;
+    }
     this.inFlight++;
     try {
       const info = { method, path, kind };
