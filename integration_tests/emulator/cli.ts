@@ -8,6 +8,7 @@
  * {url, clientId, clientSecret, refreshToken, username}) and runs until SIGTERM or SIGINT.
  * For more than about 5 million stored records give node a bigger heap (--max-old-space-size).
  */
+import { FixturesError } from './fixtures.js';
 import { startEmulator } from './index.js';
 import type { EmulatorOptions } from './types.js';
 
@@ -87,6 +88,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  // Missing fixtures are a set-up mistake, said in one line; anything else is a bug, with its stack.
+  const text =
+    e instanceof FixturesError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+  process.stderr.write(`${text}\n`);
   process.exit(1);
 });

@@ -5,7 +5,7 @@
  * - global-describe entries for the custom objects served (absent from the recorded global describe);
  * - the real Lead key prefix `00Q` in place of the hand-appended entry's null (SOURCE.txt item 6).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,16 +46,44 @@ export function findRepositoryRoot(from: string = dirname(fileURLToPath(import.m
   }
 }
 
+/**
+ * The Describe fixtures cannot be loaded, so the emulator cannot start; the message is one line that
+ * says where it looked and how to point it elsewhere.
+ */
+export class FixturesError extends Error {
+  override readonly name = 'FixturesError';
+}
+
+const HOW_TO_POINT =
+  'set SALESFORCE_FIXTURES_DIR (or pass --fixtures / options.fixturesDir) to a folder of describe-*.json files';
+
 /** The fixtures directory: explicit option, else env SALESFORCE_FIXTURES_DIR, else <root>/../shared/salesforce-fixtures. */
 export function resolveFixturesDir(explicit?: string): string {
   if (explicit !== undefined) return resolve(explicit);
   const fromEnv = process.env.SALESFORCE_FIXTURES_DIR;
   if (fromEnv !== undefined && fromEnv !== '') return resolve(fromEnv);
-  return join(findRepositoryRoot(), '..', 'shared', 'salesforce-fixtures');
+  let root: string;
+  try {
+    root = findRepositoryRoot();
+  } catch (e) {
+    throw new FixturesError(
+      `Salesforce Describe fixtures: no default directory (${e instanceof Error ? e.message : String(e)}); ${HOW_TO_POINT}`,
+    );
+  }
+  return join(root, '..', 'shared', 'salesforce-fixtures');
 }
 
 function readJson(dir: string, file: string): unknown {
-  return JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const path = join(dir, file);
+  if (!existsSync(path))
+    throw new FixturesError(`Salesforce Describe fixtures: ${dir} has no ${file}; ${HOW_TO_POINT}`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FixturesError(
+      `Salesforce Describe fixtures: cannot read ${path} (${e instanceof Error ? e.message : String(e)}); ${HOW_TO_POINT}`,
+    );
+  }
 }
 
 /**
@@ -150,8 +178,10 @@ export interface Metadata {
   global: Record<string, unknown>;
 }
 
-/** Load and prepare the fixtures (about 10 ms). */
+/** Load and prepare the fixtures (about 10 ms); a missing or unreadable fixture is a {@link FixturesError}. */
 export function loadMetadata(dir: string): Metadata {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new FixturesError(`Salesforce Describe fixtures not found: no directory ${dir}; ${HOW_TO_POINT}`);
   const describes = new Map<string, DescribeJson>();
   for (const name of SERVED_OBJECTS) {
     const describe = readJson(dir, `describe-${name}.json`) as DescribeJson;

@@ -29,6 +29,7 @@ export type {
   UserOptions,
 } from './types.js';
 export { DEFAULT_CREDENTIALS, DEFAULT_REDIRECT_URIS, defaultSettings } from './server.js';
+export { FixturesError } from './fixtures.js';
 
 /** Start an emulator on 127.0.0.1 (a random port unless `options.port` is set). */
 export async function startEmulator(options?: EmulatorOptions): Promise<Emulator> {
