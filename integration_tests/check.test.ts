@@ -133,15 +133,40 @@ describe('check against the emulator', () => {
     expect(status.message).toContain('API version v66.0 is not offered by this org (its newest is v62.0)');
   });
 
-  it('fails when field mappings leave a required field unmapped', async () => {
+  it('names the required fields no field mapping sets without failing: unlisted columns map by name', async () => {
+    // A stream with a Company column writes fine (write checks each stream's schema), so a FAILED
+    // check here would block a working setup.
     const { status } = await check(
       emulatorConfig(emulator, {
         salesforce_object: 'Lead',
         field_mappings: [{ source: 'surname', destination: 'LastName' }],
       }),
     );
+    expect(status.status).toBe('SUCCEEDED');
+    expect(status.message).toContain(
+      'Lead upsert on Email (no field mapping sets the required Company: each stream must bring a column of that name)',
+    );
+  });
+
+  it('fails when a field mapping names a field or lookup the object does not have', async () => {
+    const { status } = await check(
+      emulatorConfig(emulator, {
+        salesforce_object: 'Contact',
+        field_mappings: [
+          { source: 'email', destination: 'Emial' },
+          { source: 'account', destination: 'Acount.External_ID__c' },
+          { source: 'surname', destination: 'LastName' },
+        ],
+      }),
+    );
     expect(status.status).toBe('FAILED');
-    expect(status.message).toContain('Required Lead field Company is not mapped');
+    expect(status.message).toContain(
+      'field_mappings sends column "email" to "Emial", but Contact has no field Emial.',
+    );
+    expect(status.message).toContain(
+      'field_mappings sends column "account" to "Acount.External_ID__c", but Contact has no lookup relationship Acount.',
+    );
+    expect(status.message).not.toContain('surname');
   });
 
   it('names every config problem at once without calling Salesforce', async () => {

@@ -366,6 +366,15 @@ describe('bad input', () => {
       { salesforce_object: 'Lead', external_id_field: 'Email' },
       'Required Lead field Company is not mapped',
     ],
+    [
+      'a field mapping to a field the object does not have',
+      {
+        salesforce_object: 'Contact',
+        external_id_field: 'Email',
+        field_mappings: [{ source: 'X__c', destination: 'Titel' }],
+      },
+      'field_mappings sends column "X__c" to "Titel", but Contact has no field Titel.',
+    ],
   ])('fails with a config_error before writing anything for %s', async (_what, settings, message) => {
     emulator.resetStats();
     const result = await write(

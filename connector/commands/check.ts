@@ -1,14 +1,20 @@
 /**
  * `check` (PRODUCT.md section 9): authenticates, confirms the API version is offered, describes the
- * target objects and confirms each allows its operation and matching field, confirms required
- * fields are mapped when field_mappings is given, and reports the daily API requests left.
+ * target objects and confirms each allows its operation and matching field, that every field mapping
+ * names a field, and names the required fields no mapping sets (unlisted columns map by name, so
+ * those must come as columns: write checks each stream's schema), and reports the daily API requests left.
  * Every outcome prints exactly one CONNECTION_STATUS; a FAILED one says what to fix.
  */
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError } from '../connection.js';
 import type { ConnectorError } from '../errors.js';
 import { ConfigError, errorTraceMessage, SystemError } from '../errors.js';
-import { configuredTargets, targetProblems, unknownObjectMessage } from '../mapping/target.js';
+import {
+  configuredTargets,
+  requiredNotMapped,
+  targetProblems,
+  unknownObjectMessage,
+} from '../mapping/target.js';
 import { secretValues } from '../redact.js';
 import { listApiVersions } from '../salesforce/describe.js';
 import { persistRotatedToken, type CommandContext } from './context.js';
@@ -94,8 +100,15 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
     if (found.length > 0) {
       for (const p of found) problems.push(`${where}: ${p}`);
     } else {
+      // Unlisted columns map by name, and check cannot see the streams' columns: a required field no
+      // mapping names is a condition on the streams, which write checks before sending anything.
+      const unmapped = requiredNotMapped(target, describe);
       ready.push(
-        `${target.object} ${target.operation}${target.matchingField ? ` on ${target.matchingField}` : ''}`,
+        `${target.object} ${target.operation}${target.matchingField ? ` on ${target.matchingField}` : ''}${
+          unmapped.length === 0
+            ? ''
+            : ` (no field mapping sets the required ${unmapped.join(', ')}: each stream must bring ${unmapped.length === 1 ? 'a column' : 'columns'} of that name)`
+        }`,
       );
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { planStream, type PlanOptions } from './plan.js';
+import { planStream, unknownMappingTargets, type PlanOptions } from './plan.js';
 import { loadDescribe } from './test-fixtures.js';
 
 const contact = loadDescribe('Contact');
@@ -176,5 +176,33 @@ describe('planStream resolves lookup columns', () => {
   it('treats a lookup column and the reference field as the same field', () => {
     const plan = planStream(contact, options({ columns: ['Account.External_ID__c', 'AccountId'] }));
     expect(plan.dropped.map((d) => [d.column, d.reason])).toEqual([['AccountId', 'duplicate']]);
+  });
+});
+
+describe('unknownMappingTargets', () => {
+  it('names each field mapping whose destination is no field or lookup of the object, and only those', () => {
+    expect(
+      unknownMappingTargets(contact, {
+        mail: 'Emial',
+        account: 'Acount.External_ID__c',
+        owner: 'Owner.Email',
+        surname: 'lastname',
+        parent: 'Account.Name',
+      }),
+    ).toEqual([
+      'field_mappings sends column "mail" to "Emial", but Contact has no field Emial.',
+      'field_mappings sends column "account" to "Acount.External_ID__c", but Contact has no lookup relationship Acount.',
+    ]);
+  });
+
+  it('names a lookup of a polymorphic relationship without its type', () => {
+    const [problem] = unknownMappingTargets(caseObject, { owner: 'Owner.Email' });
+    expect(problem).toMatch(
+      /^field_mappings sends column "owner" to "Owner.Email", but Owner can refer to .+; name the object first/,
+    );
+  });
+
+  it('is empty without mappings', () => {
+    expect(unknownMappingTargets(lead, {})).toEqual([]);
   });
 });

@@ -200,6 +200,8 @@ class ColumnResolver {
   private readonly mappedFields = new Map<string, string>();
   private readonly requiredNames: Set<string>;
   readonly keyField: DescribeField | undefined;
+  /** One sentence per field mapping whose destination names no field or lookup of the object. */
+  readonly unknownMappings: string[] = [];
 
   constructor(
     private readonly describe: DescribeSObject,
@@ -223,6 +225,10 @@ class ColumnResolver {
     for (const [column, target] of Object.entries(options.fieldMappings ?? {})) {
       const resolved = this.target(target);
       if (resolved.form !== 'none') this.mappedFields.set(resolved.field.name, column);
+      else
+        this.unknownMappings.push(
+          `field_mappings sends column "${column}" to "${target}", but ${resolved.note}.`,
+        );
     }
   }
 
@@ -500,6 +506,21 @@ class ColumnResolver {
       return lookupBody(parents.length > 1 ? parent : undefined, target.name, out);
     };
   }
+}
+
+/**
+ * Field mappings whose destination names no field or lookup relationship of the object (a typo, a
+ * missing __c, a polymorphic lookup without its type): one sentence each. A mapping is an explicit
+ * instruction, so such a destination is a config error, not a column quietly left out (the warning
+ * planStream gives a column that merely matches no field by name).
+ */
+export function unknownMappingTargets(
+  describe: DescribeSObject,
+  fieldMappings: Readonly<Record<string, string>>,
+): string[] {
+  if (Object.keys(fieldMappings).length === 0) return [];
+  return new ColumnResolver(describe, { kind: 'upsert', columns: [], fieldMappings, nullHandling: 'clear' })
+    .unknownMappings;
 }
 
 /**

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { streamLabel, type ConfiguredAirbyteStream, type DestinationSyncMode } from '../protocol/messages.js';
 import type { DescribeGlobal, DescribeSObject } from '../salesforce/types.js';
 import { canKeyUpsert, findField, isWritable, requiredOnCreate, type WriteKind } from './fields.js';
+import { unknownMappingTargets } from './plan.js';
 
 /** Where a stream's target came from. */
 export type TargetSource = 'destination_object_name' | 'streams' | 'config';
@@ -232,35 +233,41 @@ export function targetProblems(target: Target, describe: DescribeSObject, column
       }
     }
   }
-  if (createsRecords(operation)) {
-    const required = requiredOnCreate(describe);
+  for (const problem of unknownMappingTargets(describe, target.fieldMappings)) {
+    problems.push(
+      `${problem} Fix the destination of that field_mappings entry${target.source === 'streams' ? '' : ', or give this stream its own field_mappings in a streams entry'}.`,
+    );
+  }
+  // Only with the stream's columns known: unlisted columns map by name, so without them (check, data
+  // activation) a required field no mapping names may still arrive as a column of its own name.
+  if (createsRecords(operation) && columns !== undefined) {
     const mapped = mappedFields(target, describe, columns);
-    if (mapped !== undefined) {
-      const missing = required.filter((r) => !mapped.has(r.toLowerCase()));
-      if (missing.length > 0) {
-        problems.push(
-          `Required ${object} field${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not mapped: add a column with that name or a field mapping to ${missing.length === 1 ? 'it' : 'them'}.`,
-        );
-      }
+    const missing = requiredOnCreate(describe).filter((r) => !mapped.has(r.toLowerCase()));
+    if (missing.length > 0) {
+      problems.push(
+        `Required ${object} field${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not mapped: add a column with that name or a field mapping to ${missing.length === 1 ? 'it' : 'them'}.`,
+      );
     }
   }
   return problems;
 }
 
 /**
- * Lower-cased Salesforce field names the stream fills: field mappings plus columns matching by
- * name. Undefined when neither columns nor mappings are known (nothing to judge).
+ * Fields required on create that no field mapping names, when the target has field mappings and
+ * creates records: check cannot see the streams' columns, so it names these as the columns each
+ * stream must bring (write then checks each stream's schema before sending anything).
  */
-function mappedFields(
-  target: Target,
-  describe: DescribeSObject,
-  columns?: string[],
-): Set<string> | undefined {
-  const mappings = Object.entries(target.fieldMappings);
-  if (columns === undefined && mappings.length === 0) return undefined;
+export function requiredNotMapped(target: Target, describe: DescribeSObject): string[] {
+  const destinations = Object.values(target.fieldMappings).map((d) => d.toLowerCase());
+  if (destinations.length === 0 || !createsRecords(target.operation)) return [];
+  return requiredOnCreate(describe).filter((r) => !destinations.includes(r.toLowerCase()));
+}
+
+/** Lower-cased Salesforce field names the stream fills: field mappings plus columns matching by name. */
+function mappedFields(target: Target, describe: DescribeSObject, columns: string[]): Set<string> {
   const out = new Set<string>();
-  for (const [, destination] of mappings) out.add(destination.toLowerCase());
-  for (const column of columns ?? []) {
+  for (const destination of Object.values(target.fieldMappings)) out.add(destination.toLowerCase());
+  for (const column of columns) {
     if (Object.hasOwn(target.fieldMappings, column)) continue;
     const field = findField(describe, column);
     if (field !== undefined && isWritable(field, writeKindFor(target.operation)))
