@@ -4,7 +4,7 @@
  * to fix for each way a setup goes wrong.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { ofType, runCli, tempFiles } from './helpers/cli.js';
 import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
@@ -146,6 +146,25 @@ describe('check against the emulator', () => {
     expect(status.message).toContain(
       'Lead upsert on Email (no field mapping sets the required Company: each stream must bring a column of that name)',
     );
+  });
+
+  it('fails when the rejected-records file cannot be written, and creates nothing', async () => {
+    const files = tempFiles({});
+    const path = `${files.dir}/missing/rejected.jsonl`;
+    const { status } = await check(
+      emulatorConfig(emulator, { salesforce_object: 'Contact', advanced: { rejected_records_path: path } }),
+    );
+    expect(status.status).toBe('FAILED');
+    expect(status.message).toContain(`advanced.rejected_records_path "${path}" cannot be written (ENOENT)`);
+    const writable = `${files.dir}/rejected.jsonl`;
+    const ok = await check(
+      emulatorConfig(emulator, {
+        salesforce_object: 'Contact',
+        advanced: { rejected_records_path: writable },
+      }),
+    );
+    expect(ok.status.status).toBe('SUCCEEDED');
+    expect(existsSync(writable)).toBe(false);
   });
 
   it('fails when a field mapping names a field or lookup the object does not have', async () => {

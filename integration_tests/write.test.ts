@@ -192,6 +192,23 @@ describe('per-record errors', () => {
     ]);
   });
 
+  it('stops with a config_error before reading any record when the rejected-records file cannot be written', async () => {
+    emulator.resetStats();
+    const files = tempFiles({});
+    const path = `${files.dir}/no-such-directory/rejected.jsonl`;
+    const result = await write(
+      emulatorConfig(emulator, { salesforce_object: 'Contact', advanced: { rejected_records_path: path } }),
+      catalog(configuredStream('contacts', ['Email', 'LastName'])),
+      record('contacts', { Email: 'a@example.com', LastName: 'A' }) + streamState('contacts', 1, 1),
+    );
+    expect(result.code).toBe(1);
+    const trace = ofType(result, 'TRACE')[0]!.trace.error;
+    expect(trace.failure_type).toBe('config_error');
+    expect(trace.message).toContain(`advanced.rejected_records_path "${path}" cannot be written (ENOENT)`);
+    expect(ofType(result, 'STATE')).toEqual([]);
+    expect(emulator.stats().apiUsed).toBe(0);
+  });
+
   it("rejects a validation rule's error (FIELD_CUSTOM_VALIDATION_EXCEPTION) per record", async () => {
     const strict = await startEmulator({
       beforeSave: ({ record: r }) =>

@@ -16,6 +16,7 @@ import {
   unknownObjectMessage,
 } from '../mapping/target.js';
 import { secretValues } from '../redact.js';
+import { rejectedFileUnwritable } from '../load/outcomes.js';
 import { listApiVersions } from '../salesforce/describe.js';
 import { persistRotatedToken, type CommandContext } from './context.js';
 
@@ -112,6 +113,9 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
       );
     }
   }
+  const path = config.advanced.rejectedRecordsPath;
+  const unwritable = path === undefined ? undefined : rejectedFileUnwritable(path);
+  if (unwritable !== undefined) problems.push(unwritable);
   if (problems.length > 0) {
     throw new ConfigError(
       problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '),

@@ -4,7 +4,9 @@
  * individually up to a cap per code and stream, then as counts — and optionally written whole to a
  * JSON-lines file. The run summary is built from the same counters.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, openSync, statSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SalesforceRecordError } from '../salesforce/types.js';
 
@@ -65,7 +67,15 @@ export class Outcomes {
     rejectedRecordsPath?: string,
   ) {
     if (rejectedRecordsPath !== undefined) {
-      this.file = createWriteStream(rejectedRecordsPath, { flags: 'a' });
+      // Opened now, before any record is read: a path that cannot be written is a config error up
+      // front, not a log line after rows were rejected with nowhere to go.
+      let fd: number;
+      try {
+        fd = openSync(rejectedRecordsPath, 'a');
+      } catch (error) {
+        throw new ConfigError(rejectedFileProblem(rejectedRecordsPath, error));
+      }
+      this.file = createWriteStream('', { fd });
       this.file.on('error', (error) => {
         this.fileError ??= error;
         this.logger.error(`Cannot write the rejected-records file ${rejectedRecordsPath}: ${error.message}`);
@@ -167,5 +177,27 @@ export class Outcomes {
     if (file === undefined) return;
     this.file = undefined;
     await new Promise<void>((resolve) => file.end(() => resolve()));
+  }
+}
+
+/** The sentence for a rejected-records path that cannot be written (the error code, never file contents). */
+function rejectedFileProblem(path: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+  return `advanced.rejected_records_path "${path}" cannot be written (${code}). Point it at a file in a directory that exists and that the connector may write; in a container, a mounted volume.`;
+}
+
+/**
+ * Why the rejected-records file could not be written, or undefined when it can — without creating
+ * or changing anything (for check): an existing file must be writable, a new one needs a writable
+ * directory.
+ */
+export function rejectedFileUnwritable(path: string): string | undefined {
+  try {
+    const existing = statSync(path, { throwIfNoEntry: false });
+    if (existing?.isDirectory()) return rejectedFileProblem(path, { code: 'EISDIR' });
+    accessSync(existing === undefined ? dirname(path) : path, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return rejectedFileProblem(path, error);
   }
 }
