@@ -4,11 +4,11 @@
  * README's troubleshooting section.
  */
 import got, { type ExtendOptions, type Got } from 'got';
-import { checkHostUrl, type Config } from './config.js';
+import { checkHostUrl, type Config, type Credentials } from './config.js';
 import { ConfigError, ConnectorError, SystemError, TransientError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Redactor } from './redact.js';
-import { TokenManager } from './salesforce/auth.js';
+import { TokenManager, type AccessToken, type TokenManagerOptions } from './salesforce/auth.js';
 import { DescribeCache } from './salesforce/describe.js';
 import {
   NetworkError,
@@ -47,16 +47,19 @@ export interface ConnectionHooks {
 /** Creates the token manager, HTTP client and Describe cache for a config. */
 export function connect(config: Config, hooks: ConnectionHooks = {}): Connection {
   const client = httpClient(config.advanced.parallelRequests * 2, hooks);
-  const tokens = new TokenManager({
-    loginUrl: config.loginUrl,
-    credentials: config.credentials,
-    jwtAudience: config.isSandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com',
-    http: client,
-    timeoutMs: config.advanced.requestTimeoutSeconds * 1000,
-    onToken: (token) => hooks.redactor?.add(token),
-    ...(hooks.onRefreshTokenRotated ? { onRefreshTokenRotated: hooks.onRefreshTokenRotated } : {}),
-    checkInstanceUrl: (url) => checkHostUrl(url, 'the instance_url Salesforce returned'),
-  });
+  const tokens = new ExplainedTokenManager(
+    {
+      loginUrl: config.loginUrl,
+      credentials: config.credentials,
+      jwtAudience: config.isSandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com',
+      http: client,
+      timeoutMs: config.advanced.requestTimeoutSeconds * 1000,
+      onToken: (token) => hooks.redactor?.add(token),
+      ...(hooks.onRefreshTokenRotated ? { onRefreshTokenRotated: hooks.onRefreshTokenRotated } : {}),
+      checkInstanceUrl: (url) => checkHostUrl(url, 'the instance_url Salesforce returned'),
+    },
+    (error) => toConnectorError(error, config.loginUrl, config.credentials),
+  );
   const http = new SalesforceHttp({
     tokens,
     apiVersion: config.apiVersion,
@@ -71,6 +74,27 @@ export function connect(config: Config, hooks: ConnectionHooks = {}): Connection
     ...(hooks.logger ? { log: hooks.logger } : {}),
   });
   return { tokens, http, describe: new DescribeCache(http), got: client };
+}
+
+/**
+ * A token manager whose failures are already ConnectorErrors, judged here where the config is known:
+ * the token endpoint's answer alone cannot tell that the client secret it lacked was left empty.
+ */
+class ExplainedTokenManager extends TokenManager {
+  constructor(
+    options: TokenManagerOptions,
+    private readonly explain: (error: unknown) => ConnectorError,
+  ) {
+    super(options);
+  }
+
+  override async refresh(stale?: string): Promise<AccessToken> {
+    try {
+      return await super.refresh(stale);
+    } catch (error) {
+      throw this.explain(error);
+    }
+  }
 }
 
 /** A got instance with keep-alive agents for `sockets` connections, through the environment's proxy if any. */
@@ -104,15 +128,26 @@ function proxyHooks(
   };
 }
 
-/** What to do about each token-endpoint error (reference §1.2 table). */
-function oauthAdvice(error: OAuthError): string {
+/** The grant_type of the JWT bearer flow, as the token manager names it in an OAuthError. */
+const JWT_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+/** What a JWT bearer sign-in needs that Salesforce's "invalid assertion" does not single out. */
+const JWT_CHECKLIST =
+  'Check that the certificate uploaded to the connected app is the one that matches private_key, that username is the exact Salesforce username (with the sandbox suffix in a sandbox), that client_id is the Consumer Key of that same app, and that the user is pre-authorized for it (Permitted Users "Admin approved users are pre-authorized", with the user\'s profile or permission set assigned).';
+
+/**
+ * What to do about each token-endpoint error (reference §1.2 table). `credentials`, when known,
+ * tells what the answer cannot (an empty client secret); messages name fields, never their values.
+ */
+function oauthAdvice(error: OAuthError, credentials?: Credentials): string {
   const d = error.description.toLowerCase();
+  const jwt = error.grantType === JWT_GRANT || credentials?.authType === 'jwt_bearer';
   if (error.error === 'invalid_private_key') {
     return `The JWT private key cannot be used (${error.description}). Paste the PEM private key whose certificate is uploaded to the connected app.`;
   }
   if (error.error === 'invalid_grant') {
     if (d.includes('expired access/refresh token')) {
-      return 'Salesforce refused the refresh token (invalid_grant: expired access/refresh token): it was revoked, expired by policy, or replaced by a newer grant. Reconnect: run the login command or re-authenticate the source in Airbyte to get a new refresh token.';
+      return 'Salesforce refused the refresh token (invalid_grant: expired access/refresh token): it was revoked, expired by policy, or replaced by a newer grant. Reconnect: run the login command, or re-authenticate this destination in Airbyte, to get a new refresh token.';
     }
     if (d.includes('authentication failure')) {
       return 'Salesforce refused the sign-in (invalid_grant: authentication failure): the user may be deactivated, locked or have a changed password. Reconnect with an active user.';
@@ -129,28 +164,56 @@ function oauthAdvice(error: OAuthError): string {
     if (d.includes('client credentials user')) {
       return 'The connected app has no Run As user for the client credentials flow: set one under "Client Credentials Flow" in the app\'s policies.';
     }
-    return `Salesforce refused the sign-in (invalid_grant: ${error.description}). Reconnect: get new credentials with the login command or in Airbyte.`;
+    if (jwt) {
+      // The login command only makes refresh tokens: no use to a JWT bearer config.
+      return `Salesforce refused the JWT bearer sign-in (invalid_grant: ${error.description}). ${JWT_CHECKLIST}`;
+    }
+    if (credentials?.authType === 'client_credentials') {
+      return `Salesforce refused the client credentials sign-in (invalid_grant: ${error.description}). Check that the connected app enables the client credentials flow with an active Run As user, and that login_url is your My Domain.`;
+    }
+    return `Salesforce refused the sign-in (invalid_grant: ${error.description}). Reconnect: get a new refresh token with the login command, or re-authenticate this destination in Airbyte.`;
   }
   if (error.error === 'invalid_client_id') {
     return 'Salesforce does not know this client_id (invalid_client_id). Copy the Consumer Key of the connected app exactly; a new app can take up to 10 minutes to become usable.';
   }
   if (error.error === 'invalid_client') {
+    if (credentials !== undefined && credentials.authType !== 'jwt_bearer' && !credentials.clientSecret) {
+      return credentials.authType === 'client_credentials'
+        ? 'Salesforce refused the client credentials (invalid_client): client_secret is empty. The client credentials flow needs the Consumer Secret of the connected app: paste it into client_secret.'
+        : 'Salesforce refused the client (invalid_client): client_secret is empty, and this connected app requires its secret for the refresh-token flow. Paste the Consumer Secret of the app into client_secret (or, if the app is meant to work without one, turn off "Require Secret for Refresh Token Flow" in its OAuth settings).';
+    }
     return 'Salesforce refused the client_id / client_secret pair (invalid_client). Copy the Consumer Key and Consumer Secret of the connected app again.';
   }
   return `Salesforce's token endpoint refused the request (${error.error}: ${error.description}). Check the credentials and the login host, then reconnect.`;
 }
 
+/** The host of a URL, if it is one (URL.parse needs Node 20.18). */
+function hostOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Maps any error from the Salesforce client to a ConnectorError. Errors that already are
- * ConnectorErrors pass through.
+ * ConnectorErrors pass through. `loginUrl` names the host of a failed sign-in; `credentials` lets a
+ * token-endpoint refusal say what in the config is missing (connect() passes both).
  */
-export function toConnectorError(error: unknown, loginUrl?: string): ConnectorError {
+export function toConnectorError(
+  error: unknown,
+  loginUrl?: string,
+  credentials?: Credentials,
+): ConnectorError {
   if (error instanceof ConnectorError) return error;
   if (error instanceof OAuthError) {
-    return new ConfigError(oauthAdvice(error), { internalMessage: error.message, cause: error });
+    return new ConfigError(oauthAdvice(error, credentials), { internalMessage: error.message, cause: error });
   }
   if (error instanceof NetworkError) {
-    const where = loginUrl && error.context.path.startsWith('/services/oauth2') ? ` at ${loginUrl}` : '';
+    const signIn = error.context.path.startsWith('/services/oauth2');
+    const where = loginUrl && signIn ? ` at ${loginUrl}` : '';
     if (error.code === `${PROXY_REFUSED}407`) {
       return new ConfigError(
         `The proxy refused the connector's credentials (HTTP 407 on ${error.context.method} ${error.context.path}${where}): put the proxy user and password in the proxy URL of HTTPS_PROXY, as http://user:password@proxy:port (percent-encode special characters).`,
@@ -166,6 +229,15 @@ export function toConnectorError(error: unknown, loginUrl?: string): ConnectorEr
     if (error.code.startsWith(PROXY_REFUSED)) {
       return new ConfigError(
         `The proxy refused to open a connection to Salesforce (HTTP ${error.code.slice(PROXY_REFUSED.length)} on ${error.context.method} ${error.context.path}${where}): allow the login host and *.my.salesforce.com through it, or list them in NO_PROXY if they are reachable directly.`,
+        { internalMessage: error.message, cause: error },
+      );
+    }
+    if (error.code === 'ENOTFOUND' && signIn) {
+      // DNS answered that the name does not exist (EAI_AGAIN, a DNS server that did not answer,
+      // stays transient below): a typo in the My Domain name, which no retry fixes.
+      const host = hostOf(loginUrl);
+      return new ConfigError(
+        `The login host${host === undefined ? '' : ` ${host}`} does not exist (ENOTFOUND on ${error.context.method} ${error.context.path}): check login_url, and for a My Domain the domain name in it (Setup > My Domain shows it, e.g. https://mycompany.my.salesforce.com or https://mycompany--uat.sandbox.my.salesforce.com).`,
         { internalMessage: error.message, cause: error },
       );
     }
