@@ -6,7 +6,6 @@ import { ConfigError } from './errors.js';
 import {
   DEFAULT_API_VERSION,
   jsonSyntaxFault,
-  nearestKey,
   parseConfig,
   readJsonFile,
   unknownConfigKeys,
@@ -219,6 +218,16 @@ describe('config validation', () => {
   });
 });
 
+/** V8's message for text JSON.parse refuses (fails the test when it parses). */
+function v8MessageOf(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`JSON.parse accepted ${JSON.stringify(text)}`);
+}
+
 describe('reading a JSON file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
   const readError = (text: string): Error => {
@@ -271,17 +280,12 @@ describe('reading a JSON file', () => {
     ],
     ['a bad escape', '{"a": "\\q"}', { line: 1, column: 9, reason: 'invalid escape sequence in a string' }],
     ['a leading zero', '[01]', { line: 1, column: 3, reason: 'unexpected character' }],
-    [
-      'a number without digits after the point',
-      '[1.]',
-      { line: 1, column: 4, reason: 'unexpected character' },
-    ],
-    ['a misspelt literal', '[tru]', { line: 1, column: 5, reason: 'unexpected character' }],
+    ['a number without digits after the point', '[1.]', { line: 1, column: 4, reason: 'malformed number' }],
+    ['a misspelt literal', '[tru]', { line: 1, column: 2, reason: 'unexpected character' }],
     ['text after the value', '{} x', { line: 1, column: 4, reason: 'unexpected character' }],
     ['a byte-order mark', '\uFEFF{}', { line: 1, column: 1, reason: 'unexpected character' }],
   ])('locates %s', (_what, text, expected) => {
-    expect(() => JSON.parse(text) as unknown).toThrow();
-    expect(jsonSyntaxFault(text)).toEqual(expected);
+    expect(jsonSyntaxFault(text, v8MessageOf(text))).toEqual(expected);
   });
 
   it('finds no fault in text JSON.parse accepts, nested however deep', () => {
@@ -305,7 +309,7 @@ describe('reading a JSON file', () => {
       }
       const position = /at position (\d+)/.exec(message);
       if (position === null) continue;
-      expect(jsonSyntaxFault(text)?.column).toBe(Number(position[1]) + 1);
+      expect(jsonSyntaxFault(text, message)?.column).toBe(Number(position[1]) + 1);
       compared += 1;
     }
     expect(compared).toBeGreaterThan(0);
@@ -397,15 +401,5 @@ describe('unknown config keys', () => {
   it('ignores values that are not objects where the spec expects one (validation reports them)', () => {
     expect(unknownConfigKeys({ ...good, advanced: 'x', streams: 'y', credentials: null })).toEqual([]);
     expect(unknownConfigKeys('not an object')).toEqual([]);
-  });
-
-  it('suggests the closest key: case, underscores and dashes ignored, then a small edit distance', () => {
-    const known = ['records_per_request', 'parallel_requests', 'dry_run', 'null_handling'];
-    expect(nearestKey('RECORDS-PER-REQUEST', known)).toBe('records_per_request');
-    expect(nearestKey('recods_per_request', known)).toBe('records_per_request');
-    expect(nearestKey('paralel_requets', known)).toBe('parallel_requests');
-    expect(nearestKey('dyr_run', known)).toBe('dry_run');
-    expect(nearestKey('run', known)).toBeUndefined();
-    expect(nearestKey('nul', known)).toBeUndefined();
   });
 });

@@ -4,9 +4,11 @@
  * PRODUCT.md section 3.
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { ConfigError } from './errors.js';
 import type { SalesforceCredentials } from './salesforce/auth.js';
 import { isLoopback } from './salesforce/proxy.js';
+import { nearestName } from './suggest.js';
 import type { ConnectorSpecification } from './protocol/messages.js';
 import { createAjv, describeErrors, readPackageJson } from './validation.js';
 
@@ -90,10 +92,10 @@ export function readJsonFile(path: string, what: string): unknown {
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch {
+  } catch (error) {
     // V8's message quotes the text around the fault, which may be a secret (a token pasted without
     // quotes): say only where the fault is and what kind it is.
-    const fault = jsonSyntaxFault(text);
+    const fault = jsonSyntaxFault(text, (error as Error).message);
     const where =
       fault === undefined ? '' : `: ${fault.reason} at line ${fault.line}, column ${fault.column}`;
     throw new ConfigError(`The ${what} file ${path} is not valid JSON${where}.`);
@@ -109,143 +111,46 @@ export interface JsonSyntaxFault {
   reason: string;
 }
 
-const UNEXPECTED = 'unexpected character';
-const END = 'unexpected end of file';
+/** jsonc-parser's error codes (by name), in words that quote nothing of the text. */
+const FAULT_REASONS: Readonly<Record<string, string>> = {
+  UnexpectedEndOfString: 'unexpected control character (such as a line break) inside a string',
+  InvalidCharacter: 'unexpected control character (such as a line break) inside a string',
+  InvalidEscapeCharacter: 'invalid escape sequence in a string',
+  InvalidUnicode: 'invalid escape sequence in a string',
+  UnexpectedEndOfNumber: 'malformed number',
+  InvalidNumberFormat: 'malformed number',
+  InvalidCommentToken: 'a comment (JSON has none)',
+  UnexpectedEndOfComment: 'a comment (JSON has none)',
+};
 
 /**
- * Finds the first syntax fault of JSON text (RFC 8259 grammar) by its own scan, so no part of the
- * text reaches the message; undefined when the scan finds none. Iterative, so deep nesting cannot
- * overflow the stack.
+ * Where JSON text first breaks the grammar, and a reason that quotes none of it. jsonc-parser (with
+ * comments and trailing commas refused, as JSON.parse refuses them) names the kind of fault; the
+ * position is V8's when its message gives one (`v8Message`: only the number is read from it),
+ * jsonc-parser's token otherwise. Undefined when neither finds the fault (text nested deeper than
+ * jsonc-parser's recursive parser can follow).
  */
-export function jsonSyntaxFault(text: string): JsonSyntaxFault | undefined {
-  const fault = (offset: number, reason: string): JsonSyntaxFault => {
-    const before = text.slice(0, offset);
-    const lineStart = before.lastIndexOf('\n') + 1;
-    return { line: before.split('\n').length, column: offset - lineStart + 1, reason };
-  };
-  const at = (offset: number, reason = UNEXPECTED): JsonSyntaxFault =>
-    fault(offset, offset >= text.length ? END : reason);
-  /** Scans a string from its opening quote; returns the offset after it, or a fault. */
-  const string = (start: number): number | JsonSyntaxFault => {
-    let i = start + 1;
-    for (;;) {
-      if (i >= text.length) return at(i);
-      const code = text.charCodeAt(i);
-      if (code === 0x22) return i + 1;
-      if (code < 0x20) return at(i, 'unexpected control character (such as a line break) inside a string');
-      if (code === 0x5c) {
-        const escape = text[i + 1];
-        if (escape === undefined) return at(i + 1);
-        if (escape === 'u') {
-          for (let k = i + 2; k < i + 6; k++) {
-            if (!/[0-9a-fA-F]/.test(text[k] ?? '')) return at(k, 'invalid escape sequence in a string');
-          }
-          i += 6;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(escape)) return at(i + 1, 'invalid escape sequence in a string');
-        i += 2;
-        continue;
-      }
-      i += 1;
-    }
-  };
-  /** Scans a number; returns the offset after it, or a fault. */
-  const number = (start: number): number | JsonSyntaxFault => {
-    let i = start;
-    const digits = (): boolean => {
-      const from = i;
-      while (/[0-9]/.test(text[i] ?? '')) i += 1;
-      return i > from;
-    };
-    if (text[i] === '-') i += 1;
-    if (text[i] === '0') i += 1;
-    else if (!digits()) return at(i);
-    if (text[i] === '.') {
-      i += 1;
-      if (!digits()) return at(i);
-    }
-    if (text[i] === 'e' || text[i] === 'E') {
-      i += 1;
-      if (text[i] === '+' || text[i] === '-') i += 1;
-      if (!digits()) return at(i);
-    }
-    return i;
-  };
-  type Expect = 'value' | 'valueOrClose' | 'keyOrClose' | 'key' | 'colon' | 'commaOrClose' | 'end';
-  const open: string[] = [];
-  let expect: Expect = 'value';
-  let i = 0;
-  const afterValue = (): Expect => (open.length > 0 ? 'commaOrClose' : 'end');
-  for (;;) {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i += 1;
-    if (i >= text.length) return expect === 'end' ? undefined : at(i);
-    const c = text[i]!;
-    let next: number | JsonSyntaxFault;
-    switch (expect) {
-      case 'end':
-        return at(i);
-      case 'colon':
-        if (c !== ':') return at(i);
-        i += 1;
-        expect = 'value';
-        continue;
-      case 'keyOrClose':
-      case 'key':
-        if (c === '}' && expect === 'keyOrClose') {
-          open.pop();
-          i += 1;
-          expect = afterValue();
-          continue;
-        }
-        if (c !== '"') return at(i);
-        next = string(i);
-        if (typeof next !== 'number') return next;
-        i = next;
-        expect = 'colon';
-        continue;
-      case 'commaOrClose': {
-        const close = open[open.length - 1] === '{' ? '}' : ']';
-        if (c === ',') {
-          i += 1;
-          expect = close === '}' ? 'key' : 'value';
-        } else if (c === close) {
-          open.pop();
-          i += 1;
-          expect = afterValue();
-        } else {
-          return at(i);
-        }
-        continue;
-      }
-      case 'value':
-      case 'valueOrClose':
-        if (c === ']' && expect === 'valueOrClose') {
-          open.pop();
-          i += 1;
-          expect = afterValue();
-          continue;
-        }
-        if (c === '{' || c === '[') {
-          open.push(c);
-          i += 1;
-          expect = c === '{' ? 'keyOrClose' : 'valueOrClose';
-          continue;
-        }
-        if (c === '"') next = string(i);
-        else if (c === '-' || (c >= '0' && c <= '9')) next = number(i);
-        else {
-          const literal = ['true', 'false', 'null'].find((word) => word[0] === c);
-          if (literal === undefined) return at(i);
-          const k = [...literal].findIndex((letter, n) => text[i + n] !== letter);
-          next = k === -1 ? i + literal.length : at(i + k);
-        }
-        if (typeof next !== 'number') return next;
-        i = next;
-        expect = afterValue();
-        continue;
-    }
+export function jsonSyntaxFault(text: string, v8Message = ''): JsonSyntaxFault | undefined {
+  const errors: ParseError[] = [];
+  try {
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  } catch {
+    errors.length = 0;
   }
+  const first = errors[0];
+  const v8Position = /at position (\d+)/.exec(v8Message);
+  const offset = v8Position !== null ? Number(v8Position[1]) : first?.offset;
+  if (offset === undefined) return undefined;
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const atEnd = text.slice(offset).trim() === '';
+  return {
+    line: before.split('\n').length,
+    column: offset - lineStart + 1,
+    reason: atEnd
+      ? 'unexpected end of file'
+      : ((first && FAULT_REASONS[printParseErrorCode(first.error)]) ?? 'unexpected character'),
+  };
 }
 
 /**
@@ -327,7 +232,7 @@ function walkKeys(value: unknown, schema: Schema, path: string, out: string[]): 
       walkKeys(child, property, where, out);
       continue;
     }
-    const near = nearestKey(key, Object.keys(properties));
+    const near = nearestName(key, Object.keys(properties));
     out.push(
       `The config key \`${where}\` is not a setting of this connector and is ignored${near === undefined ? '' : `; did you mean \`${near}\`?`}`,
     );
@@ -349,43 +254,6 @@ function knownProperties(value: Record<string, unknown>, schema: Schema): Schema
   );
   if (selected !== undefined) return propertiesOf(selected);
   return Object.assign({}, ...variants.map(propertiesOf)) as Schema;
-}
-
-/**
- * The known key a typo most likely meant: the same once case, `_` and `-` are ignored, or within a
- * small edit distance (1 for short keys, 2 from 6 characters on).
- */
-export function nearestKey(key: string, known: readonly string[]): string | undefined {
-  const plain = (k: string): string => k.toLowerCase().replace(/[_-]/g, '');
-  const typed = plain(key);
-  const exact = known.find((k) => plain(k) === typed);
-  if (exact !== undefined) return exact;
-  const limit = typed.length >= 6 ? 2 : 1;
-  let best: { key: string; distance: number } | undefined;
-  for (const k of known) {
-    const distance = editDistance(typed, plain(k));
-    if (distance <= limit && (best === undefined || distance < best.distance)) best = { key: k, distance };
-  }
-  return best?.key;
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const row = rows[i]!;
-      const above = rows[i - 1]!;
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
-      }
-    }
-  }
-  return rows[a.length]![b.length]!;
 }
 
 /**

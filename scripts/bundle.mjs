@@ -28,6 +28,9 @@ const result = await build({
   logLevel: 'warning',
   // CommonJS dependencies (winston, bottleneck) call require() for Node's built-ins; an ES module
   // has no require of its own, so the bundle makes one.
+  // jsonc-parser's `main` is a UMD build whose factory require()s its own files at run time, which a
+  // bundle cannot follow; its ES build (the package's `module` entry) bundles like any other module.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
