@@ -190,7 +190,7 @@ describe('unknownMappingTargets', () => {
         parent: 'Account.Name',
       }),
     ).toEqual([
-      'field_mappings sends column "mail" to "Emial", but Contact has no field Emial.',
+      'field_mappings sends column "mail" to "Emial", but Contact has no field Emial (did you mean Email?).',
       'field_mappings sends column "account" to "Acount.External_ID__c", but Contact has no lookup relationship Acount.',
     ]);
   });

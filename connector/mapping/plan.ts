@@ -16,6 +16,7 @@ import {
   type Converter,
 } from './coerce.js';
 import { findField, isWritable, requiredOnCreate, type WriteKind } from './fields.js';
+import { nearestName } from '../suggest.js';
 
 export type { WriteKind } from './fields.js';
 
@@ -271,7 +272,16 @@ class ColumnResolver {
       const lower = name.toLowerCase();
       const field = this.fieldsByName.get(lower) ?? this.referencesByRelationship.get(lower);
       if (field !== undefined) return { form: 'field', field };
-      return { form: 'none', reason: 'unknown_field', note: `${this.describe.name} has no field ${name}` };
+      const near = nearestName(
+        name,
+        this.describe.fields.map((f) => f.name),
+        ['__c'],
+      );
+      return {
+        form: 'none',
+        reason: 'unknown_field',
+        note: `${this.describe.name} has no field ${name}${near === undefined ? '' : ` (did you mean ${near}?)`}`,
+      };
     }
     const path = name.slice(0, dot);
     const parentField = name.slice(dot + 1);

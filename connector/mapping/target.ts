@@ -8,6 +8,7 @@ import { streamLabel, type ConfiguredAirbyteStream, type DestinationSyncMode } f
 import type { DescribeGlobal, DescribeSObject } from '../salesforce/types.js';
 import { canKeyUpsert, findField, isWritable, requiredOnCreate, type WriteKind } from './fields.js';
 import { unknownMappingTargets } from './plan.js';
+import { nearestName } from '../suggest.js';
 
 /** Where a stream's target came from. */
 export type TargetSource = 'destination_object_name' | 'streams' | 'config';
@@ -167,11 +168,12 @@ export function createsRecords(operation: SyncMode): boolean {
 export function unknownObjectMessage(object: string, global?: DescribeGlobal): string {
   let hint = '';
   if (global !== undefined) {
-    const lower = object.toLowerCase();
-    const close = global.sobjects.find(
-      (o) => o.name.toLowerCase() === lower || o.name.toLowerCase() === `${lower}__c`,
+    const close = nearestName(
+      object,
+      global.sobjects.map((o) => o.name),
+      ['__c'],
     );
-    if (close !== undefined && close.name !== object) hint = ` Did you mean "${close.name}"?`;
+    if (close !== undefined && close !== object) hint = ` Did you mean "${close}"?`;
   }
   if (hint === '' && !object.endsWith('__c') && !/^[A-Z][A-Za-z]+$/.test(object)) {
     hint = ' A custom object is named by its API name with the __c suffix.';
