@@ -49,6 +49,16 @@ describe('check against the emulator', () => {
     );
   });
 
+  it('succeeds with a warning naming a config key it does not know, and the key meant', async () => {
+    const { status } = await check(
+      emulatorConfig(emulator, { salesforce_object: 'Contact', advanced: { dryRun: true } }),
+    );
+    expect(status.status).toBe('SUCCEEDED');
+    expect(status.message).toContain(
+      'Warning: The config key `advanced.dryRun` is not a setting of this connector and is ignored; did you mean `dry_run`?',
+    );
+  });
+
   it('succeeds for Contact upsert on Email, the default key', async () => {
     const { status } = await check(emulatorConfig(emulator, { salesforce_object: 'Contact' }));
     expect(status).toMatchObject({ status: 'SUCCEEDED' });
@@ -180,7 +190,7 @@ describe('check against the emulator', () => {
     );
     expect(status.status).toBe('FAILED');
     expect(status.message).toContain(
-      'field_mappings sends column "email" to "Emial", but Contact has no field Emial.',
+      'field_mappings sends column "email" to "Emial", but Contact has no field Emial (did you mean Email?).',
     );
     expect(status.message).toContain(
       'field_mappings sends column "account" to "Acount.External_ID__c", but Contact has no lookup relationship Acount.',

@@ -113,6 +113,30 @@ describe('upsert', () => {
   });
 });
 
+describe('settings that would do nothing', () => {
+  it('warns about a misspelt config key and a streams entry that names no stream, and writes as configured', async () => {
+    const result = await write(
+      contactsConfig({
+        advanced: { dryRun: true },
+        streams: [{ stream_name: 'contact', sync_mode: 'insert' }],
+      }),
+      contactsCatalog(),
+      record('contacts', contactRow(1)) + streamState('contacts', 1, 1),
+    );
+    expect(result.code).toBe(0);
+    const log = logText(result);
+    expect(log).toContain(
+      'The config key `advanced.dryRun` is not a setting of this connector and is ignored; did you mean `dry_run`?',
+    );
+    expect(log).toContain(
+      'The streams entry for "contact" matches no stream of the catalog, so its settings are not used; did you mean "contacts"?',
+    );
+    // Neither took effect: a real write (no dry run), by upsert (not the entry's insert).
+    expect(emulator.count('Contact')).toBe(1);
+    expect(logText(result)).toContain('contacts → Contact upsert');
+  });
+});
+
 describe('per-record errors', () => {
   it("rejects each bad row with Salesforce's code, counts it, and still lands every good row of the batch", async () => {
     emulator.seed('Contact', [
@@ -390,7 +414,7 @@ describe('bad input', () => {
         external_id_field: 'Email',
         field_mappings: [{ source: 'X__c', destination: 'Titel' }],
       },
-      'field_mappings sends column "X__c" to "Titel", but Contact has no field Titel.',
+      'field_mappings sends column "X__c" to "Titel", but Contact has no field Titel (did you mean Title?).',
     ],
   ])('fails with a config_error before writing anything for %s', async (_what, settings, message) => {
     emulator.resetStats();

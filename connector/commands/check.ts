@@ -18,7 +18,7 @@ import {
 import { secretValues } from '../redact.js';
 import { rejectedFileUnwritable } from '../load/outcomes.js';
 import { listApiVersions } from '../salesforce/describe.js';
-import { persistRotatedToken, type CommandContext } from './context.js';
+import { persistRotatedToken, warnUnknownConfigKeys, type CommandContext } from './context.js';
 
 /** Runs check; returns the exit code (0 for SUCCEEDED and for FAILED caused by config or Salesforce). */
 export async function runCheck(ctx: CommandContext, configPath: string): Promise<number> {
@@ -38,9 +38,16 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
   } catch (error) {
     return failed(ctx, toConnectorError(error), false);
   }
+  const ignored = warnUnknownConfigKeys(ctx, raw);
   try {
     const message = await checkConnection(config, ctx);
-    await ctx.emitter.emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED', message } });
+    await ctx.emitter.emit({
+      type: 'CONNECTION_STATUS',
+      connectionStatus: {
+        status: 'SUCCEEDED',
+        message: ignored.length === 0 ? message : `${message} Warning: ${ignored.join('; ')}.`,
+      },
+    });
     return 0;
   } catch (error) {
     const failure = toConnectorError(error, config.loginUrl);

@@ -1,6 +1,6 @@
 /** What every command gets from main.ts: the one emitter, the logger, the redactor, stdin and a stop signal. */
 import type { Readable } from 'node:stream';
-import type { Config } from '../config.js';
+import { unknownConfigKeys, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Emitter } from '../protocol/emitter.js';
 import type { Redactor } from '../redact.js';
@@ -33,4 +33,14 @@ export function persistRotatedToken(ctx: CommandContext, config: Config): (refre
       'Salesforce rotated the refresh token; the new one was sent to the platform to be stored.',
     );
   };
+}
+
+/**
+ * Logs one warning per config key the spec does not know (a typo such as `dryRun` would otherwise
+ * pass in silence) and returns the sentences, for check to repeat in its answer.
+ */
+export function warnUnknownConfigKeys(ctx: CommandContext, raw: unknown): string[] {
+  const sentences = unknownConfigKeys(raw);
+  for (const sentence of sentences) ctx.logger.warn(`${sentence}.`);
+  return sentences;
 }

@@ -11,7 +11,7 @@ import { configuredTargets } from '../mapping/target.js';
 import { secretValues } from '../redact.js';
 import { SalesforceApiError } from '../salesforce/errors.js';
 import type { DescribeSObject } from '../salesforce/types.js';
-import { persistRotatedToken, type CommandContext } from './context.js';
+import { persistRotatedToken, warnUnknownConfigKeys, type CommandContext } from './context.js';
 
 /** The Service Cloud objects every catalog offers. */
 export const SERVICE_OBJECTS = ['Account', 'Case', 'Contact', 'Lead'] as const;
@@ -21,6 +21,7 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
   const raw = readJsonFile(configPath, 'config');
   for (const secret of secretValues(loadSpec().connectionSpecification, raw)) ctx.redactor.add(secret);
   const config = parseConfig(raw);
+  warnUnknownConfigKeys(ctx, raw);
   const connection = connect(config, {
     redactor: ctx.redactor,
     logger: ctx.logger,

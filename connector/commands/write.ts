@@ -10,7 +10,7 @@
 import { loadCatalog } from '../catalog.js';
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError, type Connection } from '../connection.js';
-import { persistRotatedToken } from './context.js';
+import { persistRotatedToken, warnUnknownConfigKeys } from './context.js';
 import { ConfigError, SystemError, TransientError } from '../errors.js';
 import { attributesKey, ByteArena, standalone, textOf } from '../load/arena.js';
 import { Batcher } from '../load/batcher.js';
@@ -46,6 +46,7 @@ import {
   type StreamDescriptor,
 } from '../protocol/messages.js';
 import { secretValues } from '../redact.js';
+import { nearestName } from '../suggest.js';
 import type { DescribeField, DescribeSObject, SalesforceRecordError } from '../salesforce/types.js';
 import type { CommandContext } from './context.js';
 
@@ -81,6 +82,7 @@ export async function runWrite(
   const raw = readJsonFile(configPath, 'config');
   for (const secret of secretValues(loadSpec().connectionSpecification, raw)) ctx.redactor.add(secret);
   const config = parseConfig(raw);
+  warnUnknownConfigKeys(ctx, raw);
   const catalog = loadCatalog(catalogPath);
   const connection = connect(config, {
     redactor: ctx.redactor,
@@ -325,6 +327,32 @@ async function write(
 }
 
 /** Resolves and checks every configured stream before any record is read. */
+/**
+ * A `streams` entry that names no stream of the catalog changes nothing, and the stream it was meant
+ * for silently takes the top-level settings: one warning per such entry, with the likely stream.
+ */
+function warnUnusedStreamEntries(
+  ctx: CommandContext,
+  config: Config,
+  configured: ConfiguredAirbyteStream[],
+): void {
+  const names = configured.map((c) => c.stream.name);
+  for (const entry of config.streams) {
+    const used = configured.some(
+      (c) =>
+        c.stream.name === entry.streamName &&
+        (entry.streamNamespace === undefined || entry.streamNamespace === c.stream.namespace),
+    );
+    if (used) continue;
+    const near = nearestName(entry.streamName, names);
+    ctx.logger.warn(
+      `The streams entry for "${entry.streamName}"${entry.streamNamespace === undefined ? '' : ` (namespace "${entry.streamNamespace}")`} matches no stream of the catalog, so its settings are not used${
+        near === undefined ? '' : `; did you mean "${near}"?`
+      } Stream names are compared exactly.`,
+    );
+  }
+}
+
 async function prepareStreams(
   ctx: CommandContext,
   config: Config,
@@ -333,6 +361,7 @@ async function prepareStreams(
   outcomes: Outcomes,
 ): Promise<Map<string, WriteStream>> {
   const targets = configured.map((c) => ({ configured: c, target: resolveTarget(c, config) }));
+  warnUnusedStreamEntries(ctx, config, configured);
   const describes = await connection.describe.many(
     [...new Set(targets.map((t) => t.target.object))],
     config.advanced.parallelRequests,
