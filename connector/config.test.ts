@@ -130,7 +130,7 @@ describe('config validation', () => {
     [
       'an unknown sync mode',
       { ...good, sync_mode: 'merge' },
-      'sync_mode must be one of "upsert", "insert", "update", "add", "remove", "mirror"',
+      'sync_mode must be one of "upsert", "insert", "update", "add", "remove", "mirror" (got "merge")',
     ],
     ['a malformed API version', { ...good, api_version: '61' }, 'api_version must look like v61.0'],
     [

@@ -253,8 +253,13 @@ export function toConnectorError(
     );
   }
   if (error instanceof RateLimitError) {
+    // REQUEST_LIMIT_EXCEEDED covers both the 24-hour allocation (TotalRequests) and the limit on
+    // long-running calls at once (ConcurrentPerOrgLongTxn): only the second is helped by fewer parallel calls.
+    const advice = /concurrent/i.test(error.message)
+      ? 'Too many long-running calls ran at once in the org: lower parallel_requests, or schedule syncs apart from other integrations.'
+      : "The org's 24-hour API allocation is used up: wait for it to recover, raise it, or schedule syncs apart from other integrations.";
     return new TransientError(
-      `Salesforce's API limit stopped the sync: ${error.message}. Every finished record was acknowledged; the next sync continues from there. Lower parallel_requests, raise the org's API allocation, or schedule syncs apart from other integrations.`,
+      `Salesforce's API limit stopped the run: ${error.message}. Any record that had finished was acknowledged; the next sync continues from there. ${advice}`,
       { internalMessage: error.message, cause: error },
     );
   }

@@ -24,6 +24,8 @@ export function createAjv(): Ajv {
     strict: false,
     allowUnionTypes: true,
     validateSchema: false,
+    // Errors carry the value they judged, so an enum error can say what it got (describeErrors).
+    verbose: true,
   });
 }
 
@@ -54,9 +56,16 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, root = 
       case 'required':
         text = `${path} is required`;
         break;
-      case 'enum':
-        text = `${path} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      case 'enum': {
+        // Enum values are choices such as sync modes, never secrets; a long value is not repeated.
+        const got = error.data;
+        const shown =
+          (typeof got === 'string' && got.length <= 40) || typeof got === 'number' || typeof got === 'boolean'
+            ? ` (got ${JSON.stringify(got)})`
+            : '';
+        text = `${path} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${shown}`;
         break;
+      }
       case 'const':
         text = `${path} must be ${JSON.stringify(params.allowedValue)}`;
         break;

@@ -175,7 +175,8 @@ describe('write stops cleanly', () => {
       expect(result.code).toBe(1);
       const trace = ofType(result, 'TRACE').at(-1)!.trace.error;
       expect(trace.failure_type).toBe('transient_error');
-      expect(trace.message).toContain("Salesforce's API limit stopped the sync");
+      expect(trace.message).toContain("Salesforce's API limit stopped the run");
+      expect(trace.message).toContain("The org's 24-hour API allocation is used up");
       const echoed = ofType(result, 'STATE').map((m) => m.state.stream.stream_state.cursor as number);
       expect(echoed.length).toBeGreaterThan(0);
       expect(echoed.length).toBeLessThan(50);

@@ -138,9 +138,9 @@ export function configuredTargets(config: Config): Array<{ where: string; target
     if (matchingField !== undefined && KEYED.has(operation)) target.matchingField = matchingField;
     out.push({ where, target });
   };
-  add('the config', config.defaults, 'config');
+  add('The config', config.defaults, 'config');
   for (const s of config.streams)
-    add(`stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams');
+    add(`Stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams');
   return out;
 }
 
