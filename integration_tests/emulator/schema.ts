@@ -406,7 +406,9 @@ function wrongType(field: FieldInfo, value: unknown): Problem {
 
 /** Per-record checks shared by REST and Bulk once a value has the right type (reference §5.2, §6). */
 export function checkText(field: FieldInfo, value: string): string | Problem {
-  if (value.length > field.length && field.length > 0 && [...value].length > field.length) {
+  // Length in UTF-16 units, as Java counts: Salesforce counts a surrogate pair (an emoji, 𠮟) as two
+  // characters (Salesforce Help 005166849, "Surrogate Pair Characters Are Treated as Two Characters").
+  if (field.length > 0 && value.length > field.length) {
     // reference §6: "<Field Label>: data value too large: <value> (max length=<n>)", fields [name]
     return valueProblem(
       'STRING_TOO_LONG',

@@ -136,9 +136,10 @@ describe('values', () => {
     expect((await api.post('/sobjects/Account', { Name: 'x'.repeat(255) })).status).toBe(201);
   });
 
-  it('counts characters, not UTF-16 units, for the length', async () => {
-    const emoji = '😀'.repeat(255);
-    expect((await api.post('/sobjects/Account', { Name: emoji })).status).toBe(201);
+  it('counts UTF-16 units for the length: an emoji is two characters, as in Salesforce', async () => {
+    expect((await api.post('/sobjects/Account', { Name: '😀'.repeat(127) })).status).toBe(201);
+    const { single } = await createBoth('Account', { Name: '😀'.repeat(128) });
+    expect(single.body[0].errorCode).toBe('STRING_TOO_LONG');
   });
 
   it('refuses a value outside a restricted picklist (active values only, exact)', async () => {
