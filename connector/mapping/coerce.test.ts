@@ -64,6 +64,11 @@ describe('text fields', () => {
     expect(ok(field(contact, 'LastName'), 'x'.repeat(80))).toBe('x'.repeat(80));
   });
 
+  it('counts an emoji as two characters, as Salesforce does', () => {
+    expect(ok(field(contact, 'LastName'), '😀'.repeat(40))).toBe('😀'.repeat(40));
+    expect(rejected(field(contact, 'LastName'), '😀'.repeat(41)).statusCode).toBe('STRING_TOO_LONG');
+  });
+
   it('cuts long values in messages to 100 characters', () => {
     expect(echo('y'.repeat(5000))).toBe(`${'y'.repeat(100)}…`);
     expect(echo('short')).toBe('short');

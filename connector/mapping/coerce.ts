@@ -125,6 +125,7 @@ function toNumber(value: unknown): number {
   return NaN;
 }
 
+/** Lengths are UTF-16 units, as Salesforce counts them: an emoji is two characters (Salesforce Help 005166849). */
 function textConverter(field: DescribeField, errorField: string): Converter {
   const max = field.length > 0 ? field.length : Infinity;
   return (value) => {
