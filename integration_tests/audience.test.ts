@@ -154,6 +154,80 @@ describe('mirror', () => {
     expect(logText(result)).toContain('mirror: deleted 2 of 11 managed records.');
   });
 
+  /** A sync of several streams to Contact: each [name, rows], then its state and COMPLETE. */
+  async function syncStreams(
+    streams: Array<[string, Array<Record<string, unknown>>]>,
+    settings: Record<string, unknown> = {},
+  ): Promise<CliResult> {
+    let input = '';
+    for (const [name, rows] of streams) {
+      input += streamStatus(name, 'STARTED');
+      for (const row of rows) input += record(name, row);
+      input += streamState(name, 'end', 1, rows.length) + streamStatus(name, 'COMPLETE');
+    }
+    const files = tempFiles({
+      'config.json': emulatorConfig(emulator, {
+        salesforce_object: 'Contact',
+        sync_mode: 'mirror',
+        external_id_field: 'External_ID__c',
+        ...settings,
+      }),
+      'catalog.json': catalog(...streams.map(([name]) => configuredStream(name, COLUMNS))),
+    });
+    const result = await runCli(
+      ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+      { stdin: input },
+    );
+    expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
+    return result;
+  }
+
+  it('keeps every key that arrived in any stream of the object: two mirror streams delete once, together', async () => {
+    const result = await syncStreams([
+      ['a', ['M-1', 'M-2', 'M-3', 'M-4', 'M-5'].map((k) => contact(k))],
+      ['b', ['M-6', 'M-7', 'M-8', 'M-9', 'M-11'].map((k) => contact(k))],
+    ]);
+    expect(result.code).toBe(0);
+    // Only M-10 arrived in neither stream (each stream alone would have deleted the other's keys).
+    expect(keys()).toEqual(['(none)', 'M-1', 'M-11', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8', 'M-9']);
+    expect(logText(result)).toMatch(/mirror of "a", "b" → Contact: deleted 1 of 11 managed records/);
+    expect(logText(result)).toContain('mirror: one deletion step with "a", reported there.');
+  });
+
+  it('judges the guard on the records that existed before the sync, not on those it just created', async () => {
+    // Every existing key replaced by 40 new ones: 10 of 10 existing records would go (100 %), though
+    // they are only 10 of the 50 managed records once the new ones are written.
+    const fresh = Array.from({ length: 40 }, (_, i) => contact(`N-${i}`));
+    const result = await sync('mirror', fresh);
+    expect(result.code).toBe(1);
+    const trace = ofType(result, 'TRACE').at(-1)!.trace.error;
+    expect(trace.failure_type).toBe('config_error');
+    expect(trace.message).toContain(
+      'would remove more than 20 % of the managed records that existed before this sync (at least 10 of 10)',
+    );
+    expect(keys().filter((k) => k.startsWith('M-'))).toHaveLength(10);
+    expect(keys().filter((k) => k.startsWith('N-'))).toHaveLength(40);
+  });
+
+  it('refuses, before any write, a stream that writes the mirrored object without its matching field', async () => {
+    emulator.resetStats();
+    const result = await syncStreams(
+      [
+        ['audience', ['M-1', 'M-2'].map((k) => contact(k))],
+        ['extra', [{ LastName: 'Inserted' }]],
+      ],
+      { streams: [{ stream_name: 'extra', sync_mode: 'insert' }] },
+    );
+    expect(result.code).toBe(1);
+    const trace = ofType(result, 'TRACE').at(-1)!.trace.error;
+    expect(trace.failure_type).toBe('config_error');
+    expect(trace.message).toContain(
+      'stream "extra" inserts Contact records in the same sync as mirror stream "audience"',
+    );
+    expect(emulator.stats().byKind.composite ?? 0).toBe(0);
+    expect(keys()).toHaveLength(11);
+  });
+
   it('keeps a record whose row Salesforce would refuse: its key still arrived', async () => {
     const rows = ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8', 'M-9'].map(
       (k): Record<string, unknown> => contact(k),

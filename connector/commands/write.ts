@@ -283,10 +283,18 @@ async function write(
   // Mirror deletions run once every record has ended; one stream's refusal does not stop the others.
   const mirrorErrors: unknown[] = [];
   if (!ctx.signal.aborted && loader.failure === undefined) {
+    // One deletion step per object, for all the streams that share its seen keys (shareMirrorKeys).
+    const groups = new Map<MirrorKeys, WriteStream[]>();
     for (const s of streams.values()) {
       if (s.mirror === undefined) continue;
+      const group = groups.get(s.mirror);
+      if (group === undefined) groups.set(s.mirror, [s]);
+      else group.push(s);
+    }
+    for (const writers of groups.values()) {
       try {
-        await finishMirror(ctx, config, connection, s, outcomes);
+        const mirrors = writers.filter((s) => s.operation === 'mirror');
+        await finishMirror(ctx, config, connection, mirrors, writers, outcomes);
       } catch (error) {
         mirrorErrors.push(error);
       }
@@ -454,18 +462,49 @@ async function prepareStreams(
     if (descriptor.namespace !== undefined) stream.namespace = descriptor.namespace;
     const keyField = keyFieldOf(describe, target.matchingField);
     if (keyField !== undefined) stream.keyField = keyField;
-    if (target.operation === 'mirror') stream.mirror = new MirrorKeys();
     ctx.logger.info(
       `Stream "${label}" → ${target.object} ${target.operation}${target.matchingField ? ` on ${target.matchingField}` : ''} (from ${target.source}).`,
     );
     out.set(key, stream);
   }
+  shareMirrorKeys(out, problems);
   if (problems.length > 0) {
     throw new ConfigError(
       problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '),
     );
   }
   return out;
+}
+
+/**
+ * mirror deletes the object's managed records whose key did not arrive, and a key that arrives in
+ * any stream of this sync has arrived: every stream that writes a mirrored object on the same
+ * matching field shares one set of seen keys (two mirror streams of one object each deleted the
+ * other's records). A stream that writes the object without that key — an insert, another matching
+ * field — would see its records deleted by the mirror, so that setup is refused before any write.
+ */
+function shareMirrorKeys(streams: Map<string, WriteStream>, problems: string[]): void {
+  const byObject = new Map<string, WriteStream[]>();
+  for (const s of streams.values()) {
+    const group = byObject.get(s.object);
+    if (group === undefined) byObject.set(s.object, [s]);
+    else group.push(s);
+  }
+  for (const [object, group] of byObject) {
+    const mirror = group.find((s) => s.operation === 'mirror');
+    if (mirror === undefined) continue;
+    const key = mirror.keyField!.name;
+    const shared = new MirrorKeys();
+    for (const s of group) {
+      if (s.keyField?.name === key) {
+        s.mirror = shared;
+        continue;
+      }
+      problems.push(
+        `stream "${s.label}" ${s.operation === 'insert' ? 'inserts' : `writes (${s.operation} on ${s.keyField?.name ?? 'no key'})`} ${object} records in the same sync as mirror stream "${mirror.label}", which deletes every managed ${object} record whose ${key} did not arrive, so it could delete what this stream writes. Match this stream on ${key} too, or sync it in another connection.`,
+      );
+    }
+  }
 }
 
 /** Top-level column names of a stream's JSON schema; undefined when it lists none. */

@@ -37,6 +37,8 @@ export interface StreamTally {
   mirrorDeleted?: number;
   mirrorFailed?: Map<string, number>;
   mirrorSkipped?: string;
+  /** mirror: the stream whose summary line reports the one deletion step this stream shares. */
+  mirrorSharedWith?: string;
 }
 
 /** A rejected row, as written to the rejected-records file. */

@@ -68,7 +68,9 @@ export function summaryLines(input: SummaryInput): string[] {
       });
       lines.push(`    dry run: ${parts.join('; ')}.`);
     }
-    if (t.mirrorSkipped !== undefined) lines.push(`    mirror: nothing deleted (${t.mirrorSkipped}).`);
+    if (t.mirrorSharedWith !== undefined) {
+      lines.push(`    mirror: one deletion step with "${t.mirrorSharedWith}", reported there.`);
+    } else if (t.mirrorSkipped !== undefined) lines.push(`    mirror: nothing deleted (${t.mirrorSkipped}).`);
     else if (t.mirrorDeleted !== undefined) {
       const failed = [...(t.mirrorFailed ?? new Map<string, number>())]
         .map(([c, v]) => `${n(v)} ${c}`)
