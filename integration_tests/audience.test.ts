@@ -406,3 +406,69 @@ describe('memory', () => {
     expect(peakKb / 1024).toBeLessThan(200);
   }, 300_000);
 });
+
+describe('numeric keys', () => {
+  /** A sync of rows to With_External_Id__c (External_Id__c: a number, scale 0) with the given mode. */
+  async function numericSync(mode: string, rows: Array<Record<string, unknown>>): Promise<CliResult> {
+    const input =
+      streamStatus('numbers', 'STARTED') +
+      rows.map((row) => record('numbers', row)).join('') +
+      streamState('numbers', 'end', 1, rows.length) +
+      streamStatus('numbers', 'COMPLETE');
+    const files = tempFiles({
+      'config.json': emulatorConfig(emulator, {
+        salesforce_object: 'Custom Object',
+        custom_object_api_name: 'With_External_Id__c',
+        sync_mode: mode,
+        external_id_field: 'External_Id__c',
+      }),
+      'catalog.json': catalog(
+        configuredStream('numbers', { Name: ['null', 'string'], External_Id__c: ['null', 'number'] }),
+      ),
+    });
+    const result = await runCli(
+      ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+      { stdin: input },
+    );
+    expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
+    return result;
+  }
+  const stored = () =>
+    emulator
+      .records('With_External_Id__c')
+      .map((r) => `${String(r.External_Id__c)}:${String(r.Name)}`)
+      .sort();
+
+  it('looks keys up in plain decimals rounded to the field, never as "1e-7" (a query Salesforce refuses)', async () => {
+    emulator.seed('With_External_Id__c', [
+      { Name: 'one', External_Id__c: 1 },
+      { Name: 'two', External_Id__c: 2 },
+    ]);
+    const result = await numericSync('update', [
+      { External_Id__c: 1.4, Name: 'first' },
+      { External_Id__c: 2, Name: 'second' },
+      { External_Id__c: 0.0000001, Name: 'tiny' },
+    ]);
+    expect(result.code).toBe(0);
+    expect(stored()).toEqual(['1:first', '2:second']);
+    expect(ofType(result, 'STATE').at(-1)!.state.destinationStats).toEqual({
+      recordCount: 2,
+      rejectedRecordCount: 1,
+    });
+    expect(logText(result)).toContain('NOT_FOUND');
+  });
+
+  it('mirror keeps a record whose key arrived with more decimals than the field keeps', async () => {
+    emulator.seed(
+      'With_External_Id__c',
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => ({ Name: `n${n}`, External_Id__c: n })),
+    );
+    const rows = [2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => ({ External_Id__c: n, Name: `n${n}` }));
+    rows.push({ External_Id__c: 1.4, Name: 'n1' }, { External_Id__c: 0.0000001, Name: 'n0' });
+    const result = await numericSync('mirror', rows);
+    expect(result.code).toBe(0);
+    // 1.4 is stored as 1 and 0.0000001 as 0: both arrived, so neither record is deleted.
+    expect(stored()).toHaveLength(11);
+    expect(logText(result)).toContain('deleted 0 of 11 managed records');
+  });
+});

@@ -553,7 +553,7 @@ function keyFieldOf(describe: DescribeSObject, name: string | undefined): KeyFie
   if (field === undefined) return undefined;
   const caseInsensitive =
     field.custom === true ? field.unique && field.caseSensitive !== true : field.caseSensitive !== true;
-  return { name: field.name, type: field.type, caseInsensitive, isId: false };
+  return { name: field.name, type: field.type, scale: field.scale, caseInsensitive, isId: false };
 }
 
 /** Two rows for one key in one batch become one: the later row's fields over the earlier's. */

@@ -24,7 +24,7 @@ import {
 } from '../salesforce/composite.js';
 import { SalesforceApiError, UnknownOutcomeError } from '../salesforce/errors.js';
 import type { SalesforceHttp } from '../salesforce/http.js';
-import { lookupIds } from '../salesforce/query.js';
+import { lookupIds, plainDecimal } from '../salesforce/query.js';
 import type { SalesforceRecordError, SaveResult } from '../salesforce/types.js';
 import { standalone, textOf } from './arena.js';
 import type { BatchItem } from './batcher.js';
@@ -36,6 +36,8 @@ export interface KeyField {
   name: string;
   /** Describe type (numeric keys are compared as numbers). */
   type: string;
+  /** Describe scale of a numeric key: Salesforce keeps the value rounded to it. */
+  scale?: number | undefined;
   /** Salesforce compares this field's values without regard to case. */
   caseInsensitive: boolean;
   /** The key is the record Id itself. */
@@ -116,7 +118,7 @@ export function normalizeKey(value: string, field: KeyField): string {
   if (field.isId) return value.length === 18 ? value.slice(0, 15) + value.slice(15).toUpperCase() : value;
   if (NUMERIC_TYPES.has(field.type)) {
     const n = Number(value);
-    return Number.isFinite(n) ? String(n) : value;
+    return Number.isFinite(n) ? plainDecimal(n, field.scale) : value;
   }
   return field.caseInsensitive ? value.toLowerCase() : value;
 }
@@ -317,8 +319,7 @@ export class Loader {
     const found = await lookupIds(
       this.http,
       stream.object,
-      field.name,
-      field.type,
+      field,
       batch.map((i) => i.rawKey!),
       stream.tally,
     );

@@ -48,11 +48,44 @@ export function soqlQuote(value: string): string {
 /** Numeric Describe types, whose literals are not quoted. */
 const NUMERIC = new Set(['double', 'int', 'long', 'currency', 'percent']);
 
-/** A literal for a value of a field of the given Describe type; undefined when the value cannot be one. */
-export function soqlLiteral(value: string, fieldType: string): string | undefined {
-  if (NUMERIC.has(fieldType)) {
+/** The Describe facts a literal depends on. */
+export interface LiteralField {
+  type: string;
+  /** Digits after the point a number field keeps (Describe `scale`). */
+  scale?: number | undefined;
+}
+
+/**
+ * A number as Salesforce holds it and SOQL reads it: rounded to the field's scale (Salesforce
+ * rounds extra decimals when it saves, reference §6), in plain decimal notation — String(0.0000001)
+ * is "1e-7", which SOQL refuses as MALFORMED_QUERY — without trailing zeros.
+ */
+export function plainDecimal(n: number, scale?: number): string {
+  let text =
+    scale !== undefined && scale >= 0 && scale <= 100 && Math.abs(n) < 1e21
+      ? n.toFixed(scale)
+      : withoutExponent(String(n));
+  if (text.includes('.')) text = text.replace(/\.?0+$/, '');
+  return text === '-0' ? '0' : text;
+}
+
+/** JavaScript's shortest form of a number ("1.5e-7", "1e+21") with the point moved instead: exact. */
+function withoutExponent(text: string): string {
+  const match = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (match === null) return text;
+  const [, sign, whole, fraction = '', exponent] = match;
+  const digits = whole! + fraction;
+  const point = whole!.length + Number(exponent);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** A literal for a value of a field; undefined when the value cannot be one. */
+export function soqlLiteral(value: string, field: LiteralField): string | undefined {
+  if (NUMERIC.has(field.type)) {
     const n = Number(value.trim());
-    return value.trim() !== '' && Number.isFinite(n) ? String(n) : undefined;
+    return value.trim() !== '' && Number.isFinite(n) ? plainDecimal(n, field.scale) : undefined;
   }
   return soqlQuote(value);
 }
@@ -102,19 +135,18 @@ const MAX_QUERY_URL = 12_000;
 export async function lookupIds(
   http: SalesforceHttp,
   object: string,
-  field: string,
-  fieldType: string,
+  field: LiteralField & { name: string },
   values: readonly string[],
   counter?: RequestCounter,
 ): Promise<KeyMatch[]> {
   const obj = soqlIdentifier(object);
-  const f = soqlIdentifier(field);
+  const f = soqlIdentifier(field.name);
   const prefix = `SELECT Id, ${f} FROM ${obj} WHERE ${f} IN (`;
   const queries: string[] = [];
   let literals: string[] = [];
   let length = encodeURIComponent(prefix).length + 30;
   for (const value of new Set(values)) {
-    const literal = soqlLiteral(value, fieldType);
+    const literal = soqlLiteral(value, field);
     if (literal === undefined) continue;
     const cost = encodeURIComponent(literal).length + 3;
     if (literals.length > 0 && length + cost > MAX_QUERY_URL) {
@@ -157,11 +189,11 @@ export async function lookupIds(
           sub.httpStatusCode,
           first?.errorCode ?? `HTTP_${sub.httpStatusCode}`,
           first?.message ?? '',
-          { method: 'GET', path: `/query (Id look-up on ${object}.${field})` },
+          { method: 'GET', path: `/query (Id look-up on ${object}.${field.name})` },
         );
       }
       let page = sub.body as QueryResult<Record<string, unknown>>;
-      collect(page.records, field, matches);
+      collect(page.records, field.name, matches);
       while (!page.done && page.nextRecordsUrl !== undefined) {
         const next: { body: QueryResult<Record<string, unknown>> } = await http.request<
           QueryResult<Record<string, unknown>>
@@ -173,7 +205,7 @@ export async function lookupIds(
           ...(counter ? { counter } : {}),
         });
         page = next.body;
-        collect(page.records, field, matches);
+        collect(page.records, field.name, matches);
       }
     }
   }
