@@ -3,7 +3,7 @@ import nock from 'nock';
 import { INSTANCE, testClient, tokenOnce } from '../salesforce/test-client.js';
 import { attributesKey, ByteArena } from './arena.js';
 import { Checkpoints } from './checkpoints.js';
-import { Loader, type Item, type StreamContext } from './loader.js';
+import { Loader, normalizeKey, type Item, type KeyField, type StreamContext } from './loader.js';
 import { Outcomes } from './outcomes.js';
 
 const quiet = {
@@ -95,5 +95,28 @@ describe('Loader orders rows for one key across batches in flight', () => {
     expect(events.indexOf('sent C=v1')).toBeLessThan(events.indexOf('answered A=v1,B=v1'));
     expect(events.indexOf('answered A=v1,B=v1')).toBeLessThan(events.indexOf('sent A=v2'));
     expect(events).toHaveLength(6);
+  });
+});
+
+describe('normalizeKey', () => {
+  it('gives every spelling of one record Id one key, so rows for the record keep their order', () => {
+    const id: KeyField = { name: 'Id', type: 'id', caseInsensitive: false, isId: true };
+    const keys = ['0037e00001WZ30q', '0037e00001WZ30qAAD', '0037e00001wz30qaad'].map((v) =>
+      normalizeKey(v, id),
+    );
+    expect(new Set(keys).size).toBe(1);
+  });
+
+  it("compares numeric keys as the numbers Salesforce keeps, at the field's scale", () => {
+    const field: KeyField = {
+      name: 'External_Id__c',
+      type: 'double',
+      scale: 0,
+      caseInsensitive: false,
+      isId: false,
+    };
+    expect(normalizeKey('1.4', field)).toBe(normalizeKey('1', field));
+    expect(normalizeKey('0.0000001', field)).toBe('0');
+    expect(normalizeKey('007', field)).toBe('7');
   });
 });

@@ -24,6 +24,7 @@ import {
 } from '../salesforce/composite.js';
 import { SalesforceApiError, UnknownOutcomeError } from '../salesforce/errors.js';
 import type { SalesforceHttp } from '../salesforce/http.js';
+import { canonicalId } from '../salesforce/ids.js';
 import { lookupIds, plainDecimal } from '../salesforce/query.js';
 import type { SalesforceRecordError, SaveResult } from '../salesforce/types.js';
 import { standalone, textOf } from './arena.js';
@@ -115,7 +116,8 @@ const URL_SAFE_KEY = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** Normalises a key value the way Salesforce compares it. */
 export function normalizeKey(value: string, field: KeyField): string {
-  if (field.isId) return value.length === 18 ? value.slice(0, 15) + value.slice(15).toUpperCase() : value;
+  // 15 and 18 characters, and an 18-character Id that lost its case, all name one record (ids.ts).
+  if (field.isId) return canonicalId(value);
   if (NUMERIC_TYPES.has(field.type)) {
     const n = Number(value);
     return Number.isFinite(n) ? plainDecimal(n, field.scale) : value;

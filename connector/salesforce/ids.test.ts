@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { isSalesforceId, toId18 } from './ids.js';
+import { canonicalId, isSalesforceId, toId18 } from './ids.js';
 
 describe('Salesforce Ids', () => {
   it('adds the case-encoding suffix that Salesforce documents to a 15-character Id', () => {
@@ -17,5 +17,20 @@ describe('Salesforce Ids', () => {
     expect(isSalesforceId('0037e00001WZ30qAAD')).toBe(true);
     expect(isSalesforceId('0037e00001WZ30qA')).toBe(false);
     expect(isSalesforceId("0037e00001WZ30q'")).toBe(false);
+  });
+
+  it('gives every spelling of one record the same canonical Id: 15 characters, 18, and 18 with its case lost', () => {
+    for (const spelling of [
+      '0037e00001WZ30q',
+      '0037e00001WZ30qAAD',
+      '0037E00001wz30QAAD',
+      '0037e00001wz30qaad',
+    ]) {
+      expect(canonicalId(spelling)).toBe('0037e00001WZ30qAAD');
+    }
+    expect(canonicalId('0017e00001w4gyraa3')).toBe('0017e00001W4GYRAA3');
+    // Another record whose Id differs only in case stays another record.
+    expect(canonicalId('0037e00001wz30q')).not.toBe(canonicalId('0037e00001WZ30q'));
+    expect(canonicalId('not-an-id')).toBe('not-an-id');
   });
 });

@@ -25,3 +25,25 @@ export function toId18(id: string): string {
   }
   return id + suffix;
 }
+
+/**
+ * One form for every spelling of a record's Id: the 18-character Id with the letter case its suffix
+ * encodes. A 15-character Id gains its suffix; an 18-character Id whose letters lost their case (a
+ * case-insensitive warehouse) gets it back from the suffix, which exists for exactly that. Anything
+ * else is returned as it is.
+ */
+export function canonicalId(id: string): string {
+  if (!ID.test(id)) return id;
+  if (id.length === 15) return toId18(id);
+  const suffix = id.slice(15).toUpperCase();
+  let body = '';
+  for (let chunk = 0; chunk < 3; chunk += 1) {
+    const bits = SUFFIX.indexOf(suffix[chunk]!);
+    if (bits < 0) return id.slice(0, 15) + suffix;
+    for (let i = 0; i < 5; i += 1) {
+      const c = id[chunk * 5 + i]!;
+      body += (bits & (1 << i)) !== 0 ? c.toUpperCase() : c.toLowerCase();
+    }
+  }
+  return body + suffix;
+}
