@@ -50,13 +50,17 @@ async function main(argv: string[]): Promise<number> {
     logger.warn(
       `Received ${signal}: stopping after the calls in flight; every finished record will be acknowledged.`,
     );
-    controller.abort();
+    controller.abort(signal);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    // The reader of stdout went away (EPIPE): nothing more can be said to it.
-    if (error.code === 'EPIPE') emitter.close();
+    // The reader of stdout went away (EPIPE): nothing more can be said to it, so no record written
+    // from now on could be acknowledged; stop as on SIGTERM (the rest goes in the next sync).
+    if (error.code === 'EPIPE') {
+      emitter.close();
+      controller.abort('stdout closed');
+    }
   });
   const ctx: CommandContext = { emitter, logger, redactor, stdin: process.stdin, signal: controller.signal };
   let code: number;

@@ -33,10 +33,11 @@ function input(n: number, stateEvery: number, version = 1): string {
 }
 
 async function write(
-  text: string,
+  text: string | AsyncIterable<string>,
   extra: Record<string, unknown> = {},
   onLine?: (m: Msg, child: any) => void,
   config?: Record<string, unknown>,
+  timeoutMs?: number,
 ): Promise<CliResult> {
   const files = tempFiles({
     'config.json':
@@ -53,6 +54,7 @@ async function write(
     {
       stdin: text,
       ...(onLine ? { onLine } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     },
   );
   expectValidProtocol(result, [
@@ -217,6 +219,93 @@ describe('write stops cleanly', () => {
       for (let i = 0; i < echoed.at(-1)!; i += 1) expect(keys.has(`C-${i}`)).toBe(true);
       expect(keys.size).toBeLessThan(20_000);
       expect(logText(result)).toContain('Received SIGTERM');
+    } finally {
+      emulator.configure({ latencyMs: 0 });
+    }
+  });
+});
+
+describe('a stop does not wait', () => {
+  it('for a source that has gone quiet: SIGTERM ends the read of an open stdin', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    async function* quietSource(): AsyncGenerator<string> {
+      yield input(100, 100);
+      await held; // stdin stays open and silent, as a source between pages
+    }
+    try {
+      let signalled = false;
+      const result = await write(
+        quietSource(),
+        {},
+        (m, child) => {
+          if (m.type === 'STATE' && !signalled) {
+            signalled = true;
+            child.kill('SIGTERM');
+          }
+        },
+        undefined,
+        20_000,
+      );
+      // Without the stop reaching the read, the run would have lasted until SIGKILL (code null).
+      expect(result.code).toBe(1);
+      expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
+        failure_type: 'transient_error',
+        message: expect.stringContaining('stopped (SIGTERM) after 100 records'),
+      });
+      expect(ofType(result, 'STATE')).toHaveLength(1);
+    } finally {
+      release();
+    }
+  });
+
+  it('for a rate-limit pause: the pause ends, its rows stay unacknowledged, and the stop is reported', async () => {
+    emulator.faults.requestLimitExceeded({ forMs: 120_000 });
+    let signalled = false;
+    const result = await write(
+      input(300, 100),
+      {},
+      (m, child) => {
+        if (m.type === 'LOG' && String(m.log.message).includes('pausing') && !signalled) {
+          signalled = true;
+          child.kill('SIGTERM');
+        }
+      },
+      undefined,
+      20_000,
+    );
+    emulator.faults.clear();
+    expect(signalled).toBe(true);
+    expect(result.code).toBe(1);
+    expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
+      failure_type: 'transient_error',
+      message: expect.stringContaining('stopped (SIGTERM)'),
+    });
+    expect(ofType(result, 'STATE')).toEqual([]);
+    expect(emulator.count('Contact')).toBe(0);
+  });
+});
+
+describe('stdout closed', () => {
+  it('stops writing when the reader of stdout goes away, since nothing written after could be acknowledged', async () => {
+    emulator.configure({ latencyMs: 20 });
+    try {
+      let closed = false;
+      const result = await write(
+        input(20_000, 200),
+        { advanced: { records_per_request: 200, parallel_requests: 1 } },
+        (m, child) => {
+          if (m.type === 'STATE' && !closed) {
+            closed = true;
+            child.stdout.destroy();
+          }
+        },
+        undefined,
+        60_000,
+      );
+      expect(closed).toBe(true);
+      expect(result.code).toBe(1);
+      expect(emulator.count('Contact')).toBeLessThan(20_000);
     } finally {
       emulator.configure({ latencyMs: 0 });
     }

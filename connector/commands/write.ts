@@ -7,6 +7,7 @@
  * config_error that costs no write. Then records stream through with bounded memory: reading pauses
  * while the loader has as many jobs in flight as it may.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { loadCatalog } from '../catalog.js';
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError, type Connection } from '../connection.js';
@@ -70,8 +71,15 @@ interface WriteStream extends StreamContext {
   rows: number;
   status?: AirbyteStreamStatus;
   mirror?: MirrorKeys;
+  /** Late-dropped columns already reported, and the warnings that reported them. */
   lateWarned: number;
+  lateWarnings: number;
 }
+
+/** Warnings listing columns that first appear in records; later ones are counted at the end. */
+const MAX_LATE_WARNINGS = 10;
+/** Stdin lines skipped with a warning each; later ones are counted in the summary. */
+const MAX_SKIP_WARNINGS = 10;
 
 /** Runs write; resolves with the exit code or throws a ConnectorError. */
 export async function runWrite(
@@ -88,11 +96,17 @@ export async function runWrite(
     redactor: ctx.redactor,
     logger: ctx.logger,
     onRefreshTokenRotated: persistRotatedToken(ctx, config),
+    // A stop must not wait out a rate-limit pause or a backoff (up to minutes): the platform's
+    // grace period is shorter. An interrupted pause ends its call unanswered, so its rows stay
+    // unacknowledged and the next sync sends them again.
+    sleep: (ms) => sleepUnlessStopped(ms, ctx.signal),
   });
   const outcomes = new Outcomes(ctx.logger, config.advanced.rejectedRecordsPath);
   try {
     return await write(ctx, config, catalog.streams, connection, outcomes);
   } catch (error) {
+    // Stopped during a pause before the first record (sign-in, Describe): the stop, not a bug.
+    if (ctx.signal.aborted && isAbort(error)) throw stopped(ctx.signal, 0);
     throw toConnectorError(error, config.loginUrl);
   } finally {
     await outcomes.close();
@@ -124,6 +138,7 @@ async function write(
     lockAttempts: 5,
     lockDelayMs: 1_000,
     dryRun: config.advanced.dryRun,
+    sleep: (ms) => sleepUnlessStopped(ms, ctx.signal),
   });
   if (config.advanced.dryRun) {
     ctx.logger.info('Dry run: nothing will be written to Salesforce, and no state will be echoed.');
@@ -231,16 +246,28 @@ async function write(
     checkpoints.end(epoch, stream.key, 'rejected');
   };
 
+  // A stop while the source is idle: end the read that is waiting for stdin.
+  const stopReading = (): void => void ctx.stdin.destroy();
+  ctx.signal.addEventListener('abort', stopReading, { once: true });
   try {
     const input = readMessageBatches(ctx.stdin, {
       onSkip: (skipped) => {
         outcomes.skippedLines += 1;
+        // The first lines are told one by one; the rest are counted in the summary.
+        if (outcomes.skippedLines > MAX_SKIP_WARNINGS) return;
         ctx.logger.warn(
-          `Skipped stdin line ${skipped.line}: ${skipped.reason}${skipped.excerpt ? ` (starts with ${JSON.stringify(skipped.excerpt)})` : ''}.`,
+          `Skipped stdin line ${skipped.line}: ${skipped.reason}${skipped.excerpt ? ` (starts with ${JSON.stringify(skipped.excerpt)})` : ''}.${
+            outcomes.skippedLines === MAX_SKIP_WARNINGS
+              ? ' Further skipped lines are counted in the summary, not logged.'
+              : ''
+          }`,
         );
       },
     });
     reading: for await (const messages of input) {
+      // States and logs wait in stdout's buffer while its reader is slow: read no more input until
+      // they have left, or memory grows with every state the platform has not taken yet.
+      await ctx.emitter.flush();
       for (const message of messages) {
         if (ctx.signal.aborted || loader.failure !== undefined) break reading;
         if (message.type === 'RECORD') {
@@ -255,7 +282,8 @@ async function write(
         ) {
           const status = message.trace.stream_status;
           const stream = streams.get(streamKey(status.stream_descriptor));
-          if (stream !== undefined) {
+          // COMPLETE and INCOMPLETE are final: a later RUNNING must not undo them (nor mirror's deletion).
+          if (stream !== undefined && stream.status !== 'COMPLETE' && stream.status !== 'INCOMPLETE') {
             stream.status = status.status;
             if (status.status === 'COMPLETE' || status.status === 'INCOMPLETE') {
               const batch = stream.batcher.take();
@@ -265,7 +293,11 @@ async function write(
         }
       }
     }
+  } catch (error) {
+    // Destroying stdin on a stop ends the read with an error; anything else is a real failure.
+    if (!ctx.signal.aborted) throw error;
   } finally {
+    ctx.signal.removeEventListener('abort', stopReading);
     clearInterval(flushTimer);
     clearInterval(progressTimer);
   }
@@ -300,7 +332,9 @@ async function write(
       }
     }
   }
-  for (const s of streams.values()) if (s.plan.lateDropped.length > s.lateWarned) warnLateColumns(ctx, s);
+  for (const s of streams.values()) {
+    if (s.plan.lateDropped.length > s.lateWarned) warnLateColumns(ctx, s, true);
+  }
 
   logSummary(ctx.logger, {
     outcomes,
@@ -316,7 +350,10 @@ async function write(
       `Dry run: ${withheldStates} state message(s) withheld, so the source's cursor stays where it was and the next real sync sends these rows again.`,
     );
   }
-  if (loader.failure !== undefined) throw toConnectorError(loader.failure, config.loginUrl);
+  // A call cut short by the stop is part of the stop, reported below, not a failure of its own.
+  if (loader.failure !== undefined && !(ctx.signal.aborted && isAbort(loader.failure))) {
+    throw toConnectorError(loader.failure, config.loginUrl);
+  }
   if (mirrorErrors.length > 0) {
     if (mirrorErrors.length === 1) throw mirrorErrors[0];
     // Several mirrors failed: one error naming each. A fix the user must make outranks a retry.
@@ -326,11 +363,7 @@ async function write(
     if (failures.some((f) => f instanceof TransientError)) throw new TransientError(message);
     throw new SystemError(message);
   }
-  if (ctx.signal.aborted) {
-    throw new TransientError(
-      `The sync was stopped (SIGTERM) after ${recordsRead} records; every finished record was acknowledged and the rest will be sent by the next sync.`,
-    );
-  }
+  if (ctx.signal.aborted) throw stopped(ctx.signal, recordsRead);
   return 0;
 }
 
@@ -444,6 +477,7 @@ async function prepareStreams(
       plan,
       rows: 0,
       lateWarned: 0,
+      lateWarnings: 0,
       // A Composite call carries 1,000 records in collections plus 20 single-record subrequests, and
       // only some rows may travel alone (loader.ts): a batch holds at most 1,000 of the others.
       arena: new ByteArena(),
@@ -633,13 +667,25 @@ function rejectUnknownStream(
   checkpoints.end(epoch, key, 'rejected');
 }
 
-function warnLateColumns(ctx: CommandContext, stream: WriteStream): void {
+function warnLateColumns(ctx: CommandContext, stream: WriteStream, final = false): void {
   const fresh = stream.plan.lateDropped.slice(stream.lateWarned);
+  // A source that brings a new column on every row must not bring a warning on every row.
+  if (stream.lateWarnings >= MAX_LATE_WARNINGS) {
+    if (!final) return;
+    stream.lateWarned = stream.plan.lateDropped.length;
+    ctx.logger.warn(
+      `Stream "${stream.label}" → ${stream.object}: ${fresh.length} more column(s) not in the stream's schema were not written.`,
+    );
+    return;
+  }
   stream.lateWarned = stream.plan.lateDropped.length;
+  stream.lateWarnings += 1;
   ctx.logger.warn(
     `Stream "${stream.label}" → ${stream.object}: column(s) not in the stream's schema will not be written: ${fresh
       .map((d) => `${d.column} (${d.note})`)
-      .join('; ')}.`,
+      .join(
+        '; ',
+      )}.${stream.lateWarnings === MAX_LATE_WARNINGS ? ' Further such columns are counted at the end, not listed.' : ''}`,
   );
 }
 
@@ -651,4 +697,22 @@ function requestHeaders(config: Config): Record<string, string> {
   else if (rule !== 'default') headers['Sforce-Auto-Assign'] = rule;
   if (config.advanced.duplicateRuleAllowSave) headers['Sforce-Duplicate-Rule-Header'] = 'allowSave=true';
   return headers;
+}
+
+/** Waits `ms`, or rejects with an AbortError as soon as the run is stopped. */
+function sleepUnlessStopped(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal });
+}
+
+/** True for the error an interrupted pause ends with. */
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+/** The error a stopped run ends with; `signal.reason` is what main.ts gave (SIGTERM, SIGINT, a closed stdout). */
+function stopped(signal: AbortSignal, recordsRead: number): TransientError {
+  const reason = typeof signal.reason === 'string' ? signal.reason : 'SIGTERM';
+  return new TransientError(
+    `The sync was stopped (${reason}) after ${recordsRead} records; every finished record was acknowledged and the rest will be sent by the next sync.`,
+  );
 }
