@@ -137,6 +137,26 @@ describe('settings that would do nothing', () => {
   });
 });
 
+describe('a bounded log', () => {
+  it('tells skipped lines and new columns a few times, then counts them, and cuts a long key in a rejection', async () => {
+    let input = 'not json\n'.repeat(30);
+    for (let i = 0; i < 15; i += 1) input += record('contacts', { ...contactRow(i), [`extra_${i}`]: 'x' });
+    input += record('contacts', { ...contactRow(99), External_ID__c: 'K'.repeat(5_000) });
+    input += streamState('contacts', 1, 1);
+    const result = await write(contactsConfig(), contactsCatalog(), input);
+    expect(result.code).toBe(0);
+    const logs = ofType(result, 'LOG').map((m) => String(m.log.message));
+    expect(logs.filter((l) => l.startsWith('Skipped stdin line'))).toHaveLength(10);
+    expect(logText(result)).toContain('Skipped 30 stdin lines that were not Airbyte messages.');
+    expect(
+      logs.filter((l) => l.includes("column(s) not in the stream's schema will not be written")),
+    ).toHaveLength(10);
+    expect(logText(result)).toContain("5 more column(s) not in the stream's schema were not written.");
+    expect(logText(result)).toContain(`Rejected contacts ${'K'.repeat(100)}…: STRING_TOO_LONG`);
+    expect(Math.max(...logs.map((l) => l.length))).toBeLessThan(2_000);
+  });
+});
+
 describe('per-record errors', () => {
   it("rejects each bad row with Salesforce's code, counts it, and still lands every good row of the batch", async () => {
     emulator.seed('Contact', [

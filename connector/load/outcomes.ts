@@ -7,6 +7,7 @@
 import { accessSync, constants, createWriteStream, openSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { echo } from '../mapping/coerce.js';
 import type { Logger } from '../logger.js';
 import type { SalesforceRecordError } from '../salesforce/types.js';
 
@@ -144,8 +145,9 @@ export class Outcomes {
         seen + 1 === LOG_CAP_PER_CODE
           ? ` (further ${error.statusCode} rejections of this stream are counted in the summary, not logged)`
           : '';
+      // The key is a value of the row: cut like values in messages, or one LOG line could be megabytes.
       this.logger.warn(
-        `Rejected ${tally.label} ${row.key}: ${error.statusCode}: ${error.message}${fields}${more}`,
+        `Rejected ${tally.label} ${echo(row.key)}: ${error.statusCode}: ${error.message}${fields}${more}`,
       );
     }
     if (this.file !== undefined && this.fileError === undefined) {

@@ -203,6 +203,8 @@ class ColumnResolver {
   readonly keyField: DescribeField | undefined;
   /** One sentence per field mapping whose destination names no field or lookup of the object. */
   readonly unknownMappings: string[] = [];
+  /** "Did you mean" suggestions left to give (mappings are resolved first, so they get theirs). */
+  private suggestions = 50;
 
   constructor(
     private readonly describe: DescribeSObject,
@@ -272,11 +274,16 @@ class ColumnResolver {
       const lower = name.toLowerCase();
       const field = this.fieldsByName.get(lower) ?? this.referencesByRelationship.get(lower);
       if (field !== undefined) return { form: 'field', field };
-      const near = nearestName(
-        name,
-        this.describe.fields.map((f) => f.name),
-        ['__c'],
-      );
+      // A suggestion compares the name with every field: only for the first few unknown names, or a
+      // source with a new column on every row would pay that on every row.
+      const near =
+        this.suggestions-- <= 0
+          ? undefined
+          : nearestName(
+              name,
+              this.describe.fields.map((f) => f.name),
+              ['__c'],
+            );
       return {
         form: 'none',
         reason: 'unknown_field',

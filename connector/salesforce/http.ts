@@ -212,7 +212,7 @@ export class SalesforceHttp {
         rateLimitWaited += delay;
         this.rateLimitedMs += delay;
         this.options.log?.warn(
-          `Salesforce answered ${error.errorCode} (${error.message}); pausing ${Math.round(delay / 1000)} s before retrying.`,
+          `Salesforce answered ${error.errorCode} (${error.message}); pausing ${delay < 10_000 ? (delay / 1000).toFixed(1) : Math.round(delay / 1000)} s before retrying.`,
         );
         await this.sleep(delay);
         continue;
