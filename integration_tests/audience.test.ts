@@ -86,9 +86,11 @@ describe('remove', () => {
       ['R-1', 'R-2', 'R-3'].map((k) => ({ External_ID__c: k, LastName: k })),
     );
     emulator.seed('Contact', [{ LastName: 'No key' }]);
-    const result = await sync('remove', [contact('R-1'), contact('R-3'), contact('R-404')]);
+    // A delete sends only the key: a value Salesforce would refuse in another column is no reason to keep R-3.
+    const result = await sync('remove', [contact('R-1'), contact('R-3', 'x'.repeat(500)), contact('R-404')]);
     expect(result.code).toBe(0);
     expect(keys()).toEqual(['(none)', 'R-2']);
+    expect(logText(result)).not.toContain('will not be written');
     expect(lastStats(result)).toEqual({ recordCount: 3, rejectedRecordCount: 0 });
     expect(logText(result)).toContain('3 committed (2 deleted, 1 unchanged)');
     expect(logText(result)).toMatch(/audience → Contact remove: .*; 2 API requests\./);
@@ -320,6 +322,45 @@ describe('dry run', () => {
     const add = await sync('add', [contact('D-1'), contact('D-7')], { advanced: { dry_run: true } });
     expect(logText(add)).toContain('dry run: would leave unchanged 1 (e.g. D-1); would create 1 (e.g. D-7).');
     expect(JSON.stringify(emulator.records('Contact'))).toBe(snapshot);
+  });
+});
+
+describe('dry run and a key two records hold', () => {
+  it('refuses the row with DUPLICATE_EXTERNAL_ID, as the real run does, instead of reporting it would go ahead', async () => {
+    emulator.seed('Contact', [
+      { LastName: 'Twin A', Email: 'dup@example.com' },
+      { LastName: 'Twin B', Email: 'dup@example.com' },
+      { LastName: 'Solo', Email: 'solo@example.com' },
+    ]);
+    const run = async (dryRun: boolean) => {
+      const files = tempFiles({
+        'config.json': emulatorConfig(emulator, {
+          salesforce_object: 'Contact',
+          sync_mode: 'remove',
+          external_id_field: 'Email',
+          advanced: { dry_run: dryRun },
+        }),
+        'catalog.json': catalog(configuredStream('people', ['Email'])),
+      });
+      const stdin =
+        record('people', { Email: 'dup@example.com' }) +
+        record('people', { Email: 'solo@example.com' }) +
+        streamState('people', 'end', 1, 2);
+      const result = await runCli(
+        ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+        { stdin },
+      );
+      expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
+      return result;
+    };
+    const dry = await run(true);
+    expect(dry.code).toBe(0);
+    expect(logText(dry)).toMatch(/Rejected people dup@example.com: DUPLICATE_EXTERNAL_ID/);
+    expect(logText(dry)).toContain('dry run: would delete 1 (e.g. solo@example.com).');
+    expect(emulator.count('Contact')).toBe(3);
+    const real = await run(false);
+    expect(logText(real)).toMatch(/Rejected people dup@example.com: DUPLICATE_EXTERNAL_ID/);
+    expect(emulator.count('Contact')).toBe(2);
   });
 });
 

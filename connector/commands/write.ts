@@ -439,6 +439,7 @@ async function prepareStreams(
         fieldMappings: target.fieldMappings,
         ...(target.matchingField !== undefined ? { matchingField: target.matchingField } : {}),
         nullHandling: config.advanced.nullHandling,
+        keyOnly: target.operation === 'remove',
         describeParent: (name) => parents.get(name),
       });
     } catch (error) {

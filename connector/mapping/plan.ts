@@ -44,6 +44,11 @@ export interface PlanOptions {
    */
   matchingField?: string;
   nullHandling: NullHandling;
+  /**
+   * Only the key column is read (remove: a delete sends nothing else, so a bad value in another
+   * column must not refuse the row); the other columns are left out without a warning.
+   */
+  keyOnly?: boolean;
   /** Describe of a lookup's parent object, to check and canonicalise its External ID field. */
   describeParent?: (objectName: string) => DescribeSObject | undefined;
 }
@@ -58,7 +63,9 @@ export type DropReason =
   /** Another column already writes the same field (an explicit field mapping wins over a name match). */
   | 'duplicate'
   /** `Relationship.Field` on a polymorphic lookup (Owner → Group or User) without the `Type:` prefix. */
-  | 'ambiguous_reference';
+  | 'ambiguous_reference'
+  /** Not the key, with `keyOnly`: left out without a warning. */
+  | 'not_needed';
 
 /** A column left out of every payload, with a sentence for the stream's one warning. */
 export interface DroppedColumn {
@@ -251,6 +258,9 @@ class ColumnResolver {
     const mappings = this.options.fieldMappings;
     const mapped = mappings !== undefined && Object.hasOwn(mappings, column) ? mappings[column] : undefined;
     const target = this.target(mapped ?? column);
+    if (this.options.keyOnly === true && !(target.form === 'field' && target.field === this.keyField)) {
+      return { column, reason: 'not_needed', note: 'a delete sends only the key' };
+    }
     if (target.form === 'none') return { column, reason: target.reason, note: target.note };
     const field = target.field;
     const isKey = target.form === 'field' && field === this.keyField;
@@ -554,7 +564,7 @@ export function planStream(describe: DescribeSObject, options: PlanOptions): Str
     // Past the cap a column is resolved again at each sight, neither cached nor listed: memory stays flat.
     if (columns.size >= MAX_COLUMNS) return isDropped(resolved) ? null : resolved;
     if (isDropped(resolved)) {
-      into.push(resolved);
+      if (resolved.reason !== 'not_needed') into.push(resolved);
       columns.set(column, null);
       return null;
     }
