@@ -305,11 +305,7 @@ export class Loader {
         item.id = ids[0]!;
         found.push(item);
       } else {
-        this.reject(stream, item, {
-          statusCode: 'DUPLICATE_EXTERNAL_ID',
-          message: `more than one record found for external id field: [${ids.join(', ')}]`,
-          fields: [field.name],
-        });
+        this.reject(stream, item, duplicateMatch(field, ids));
       }
     }
     return found;
@@ -347,8 +343,16 @@ export class Loader {
     if (op === 'insert') return would(batch, 'create');
     if (stream.keyField?.isId) return would(batch, op === 'remove' ? 'delete' : 'update');
     const matches = await this.lookup(stream, batch);
-    const existing = batch.filter((i) => matches.has(i.key!));
-    const missing = batch.filter((i) => !matches.has(i.key!));
+    // A key that matches several records is refused by the real run (and by Salesforce's upsert).
+    const single: Item[] = [];
+    for (const item of batch) {
+      const ids = matches.get(item.key!);
+      if (ids !== undefined && ids.length > 1)
+        this.reject(stream, item, duplicateMatch(stream.keyField!, ids));
+      else single.push(item);
+    }
+    const existing = single.filter((i) => matches.has(i.key!));
+    const missing = single.filter((i) => !matches.has(i.key!));
     switch (op) {
       case 'upsert':
       case 'mirror':
@@ -545,6 +549,15 @@ export class Loader {
 }
 
 type WriteKind = 'create' | 'update' | 'upsert' | 'delete';
+
+/** Salesforce's answer for a key that more than one record holds (reference §3.3). */
+function duplicateMatch(field: KeyField, ids: readonly string[]): SalesforceRecordError {
+  return {
+    statusCode: 'DUPLICATE_EXTERNAL_ID',
+    message: `more than one record found for external id field: [${ids.join(', ')}]`,
+    fields: [field.name],
+  };
+}
 
 /** The collection subrequest for a chunk of up to 200 items. */
 function collectionRequest(stream: StreamContext, chunk: Item[], kind: WriteKind): CollectionRequest {
