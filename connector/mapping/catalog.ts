@@ -70,15 +70,20 @@ export function describeToOperations(describe: DescribeSObject): DestinationOper
       required,
     };
     candidates.push({ mode: 'append_dedup', ...upsert });
-    // Mirror deletes the managed records whose key did not arrive, so the object must be deletable.
-    if (describe.deletable) candidates.push({ mode: 'overwrite', ...upsert });
+    // Mirror deletes the managed records whose key did not arrive, so the object must be deletable,
+    // and the key must be an External ID (PRODUCT.md §5): an idLookup field such as Email is neither
+    // unique nor set only by syncs, so every contact with an email would count as managed.
+    const mirrorKeys = upsertKeys.filter((f) => f.externalId);
+    if (describe.deletable && mirrorKeys.length > 0) {
+      candidates.push({ mode: 'overwrite', ...upsert, keys: mirrorKeys.map((f) => [f.name]) });
+    }
   }
-  // Remove matches by Id or by a key the upserts and mirrors write (PRODUCT.md §5).
+  // Remove finds records by Id or by query on any key update can use (PRODUCT.md §5).
   if (describe.deletable) {
     candidates.push({
       mode: 'soft_delete',
-      fields: usable.filter((f) => f.name === 'Id' || upsertKeys.includes(f)),
-      keys: [...idKey, ...upsertKeys.map((f) => [f.name])],
+      fields: usable.filter((f) => f.name === 'Id' || lookupKeys.includes(f)),
+      keys: [...idKey, ...lookupKeys.map((f) => [f.name])],
     });
   }
 

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 import { streamLabel, type ConfiguredAirbyteStream, type DestinationSyncMode } from '../protocol/messages.js';
 import type { DescribeGlobal, DescribeSObject } from '../salesforce/types.js';
 import { canKeyUpsert, findField, isWritable, requiredOnCreate, type WriteKind } from './fields.js';
-import { unknownMappingTargets } from './plan.js';
+import { mappingTargetProblems } from './plan.js';
 import { nearestName } from '../suggest.js';
 
 /** Where a stream's target came from. */
@@ -36,10 +36,13 @@ export const OPERATION_FOR_SYNC_MODE: Readonly<Record<DestinationSyncMode, SyncM
 /** Operations that need a matching field. */
 const KEYED: ReadonlySet<SyncMode> = new Set(['upsert', 'update', 'add', 'remove', 'mirror']);
 
-/** The matching field when the config names none: Email for Contact and Lead; Id for update and remove. */
+/**
+ * The matching field when the config names none: Email for Contact and Lead (except for mirror, which
+ * needs an External ID: it deletes what did not arrive); Id for update and remove.
+ */
 export function defaultMatchingField(object: string, operation: SyncMode): string | undefined {
   if (!KEYED.has(operation)) return undefined;
-  if (object === 'Contact' || object === 'Lead') return 'Email';
+  if ((object === 'Contact' || object === 'Lead') && operation !== 'mirror') return 'Email';
   if (operation === 'update' || operation === 'remove') return 'Id';
   return undefined;
 }
@@ -228,6 +231,10 @@ export function targetProblems(target: Target, describe: DescribeSObject, column
         problems.push(
           `Field ${object}.${field.name} is not an External ID or idLookup field, so Salesforce cannot match records on it. In Setup → Object Manager → ${object} → Fields, edit ${field.name} and tick "External ID" (and "Unique"), or choose another field.`,
         );
+      } else if (operation === 'mirror' && !field.externalId) {
+        problems.push(
+          `mirror deletes the ${object} records whose ${field.name} did not arrive, so it needs an External ID field: ${field.name} is only an idLookup field (not unique, and set by people as well as syncs), so records nobody synced would count as managed. Set external_id_field to an External ID field, or use upsert.`,
+        );
       } else if (createsRecords(operation) && !canKeyUpsert(field)) {
         problems.push(
           `Field ${object}.${field.name} can find records but cannot be written on create, so ${operation} cannot use it as its key. Use an External ID field the user can edit.`,
@@ -235,7 +242,7 @@ export function targetProblems(target: Target, describe: DescribeSObject, column
       }
     }
   }
-  for (const problem of unknownMappingTargets(describe, target.fieldMappings)) {
+  for (const problem of mappingTargetProblems(describe, target.fieldMappings, target.matchingField)) {
     problems.push(
       `${problem} Fix the destination of that field_mappings entry${target.source === 'streams' ? '' : ', or give this stream its own field_mappings in a streams entry'}.`,
     );
