@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { planStream, unknownMappingTargets, type PlanOptions } from './plan.js';
+import { planStream, mappingTargetProblems, type PlanOptions } from './plan.js';
 import { loadDescribe } from './test-fixtures.js';
 
 const contact = loadDescribe('Contact');
@@ -179,10 +179,10 @@ describe('planStream resolves lookup columns', () => {
   });
 });
 
-describe('unknownMappingTargets', () => {
+describe('mappingTargetProblems', () => {
   it('names each field mapping whose destination is no field or lookup of the object, and only those', () => {
     expect(
-      unknownMappingTargets(contact, {
+      mappingTargetProblems(contact, {
         mail: 'Emial',
         account: 'Acount.External_ID__c',
         owner: 'Owner.Email',
@@ -196,13 +196,20 @@ describe('unknownMappingTargets', () => {
   });
 
   it('names a lookup of a polymorphic relationship without its type', () => {
-    const [problem] = unknownMappingTargets(caseObject, { owner: 'Owner.Email' });
+    const [problem] = mappingTargetProblems(caseObject, { owner: 'Owner.Email' });
     expect(problem).toMatch(
       /^field_mappings sends column "owner" to "Owner.Email", but Owner can refer to .+; name the object first/,
     );
   });
 
+  it('names a mapping to a field no sync can set, unless that field is the matching key', () => {
+    expect(mappingTargetProblems(caseObject, { num: 'CaseNumber', subject: 'Subject' })).toEqual([
+      'field_mappings sends column "num" to "CaseNumber", but CaseNumber is an auto-number field and read-only: Salesforce sets it, never a sync.',
+    ]);
+    expect(mappingTargetProblems(caseObject, { num: 'CaseNumber' }, 'CaseNumber')).toEqual([]);
+  });
+
   it('is empty without mappings', () => {
-    expect(unknownMappingTargets(lead, {})).toEqual([]);
+    expect(mappingTargetProblems(lead, {})).toEqual([]);
   });
 });

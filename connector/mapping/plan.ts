@@ -189,6 +189,17 @@ function scalarFor(reference: DescribeField): Converter {
       : invalidType(reference, value);
 }
 
+/** A field no sync can set, whatever the operation: a formula, an auto-number, a compound, or neither createable nor updateable. */
+function isReadOnly(field: DescribeField): boolean {
+  return (
+    field.calculated ||
+    field.autoNumber ||
+    field.type === 'address' ||
+    field.type === 'location' ||
+    (!field.createable && !field.updateable)
+  );
+}
+
 function readOnlyNote(field: DescribeField): string {
   if (field.calculated) return `${field.name} is a formula field and read-only`;
   if (field.autoNumber) return `${field.name} is an auto-number field and read-only`;
@@ -234,11 +245,18 @@ class ColumnResolver {
     }
     for (const [column, target] of Object.entries(options.fieldMappings ?? {})) {
       const resolved = this.target(target);
-      if (resolved.form !== 'none') this.mappedFields.set(resolved.field.name, column);
-      else
+      if (resolved.form === 'none') {
         this.unknownMappings.push(
           `field_mappings sends column "${column}" to "${target}", but ${resolved.note}.`,
         );
+        continue;
+      }
+      if (resolved.form === 'field' && resolved.field !== this.keyField && isReadOnly(resolved.field)) {
+        this.unknownMappings.push(
+          `field_mappings sends column "${column}" to "${target}", but ${readOnlyNote(resolved.field)}: Salesforce sets it, never a sync.`,
+        );
+      }
+      this.mappedFields.set(resolved.field.name, column);
     }
   }
 
@@ -346,15 +364,7 @@ class ColumnResolver {
 
   private unwritable(column: string, field: DescribeField): DroppedColumn {
     const kind = this.options.kind;
-    if (
-      field.calculated ||
-      field.autoNumber ||
-      field.type === 'address' ||
-      field.type === 'location' ||
-      (!field.createable && !field.updateable)
-    ) {
-      return { column, reason: 'read_only', note: readOnlyNote(field) };
-    }
+    if (isReadOnly(field)) return { column, reason: 'read_only', note: readOnlyNote(field) };
     if (kind !== 'update' && !field.createable) {
       return {
         column,
@@ -537,17 +547,29 @@ class ColumnResolver {
 
 /**
  * Field mappings whose destination names no field or lookup relationship of the object (a typo, a
- * missing __c, a polymorphic lookup without its type): one sentence each. A mapping is an explicit
- * instruction, so such a destination is a config error, not a column quietly left out (the warning
- * planStream gives a column that merely matches no field by name).
+ * missing __c, a polymorphic lookup without its type) or a field no sync can set (a formula, an
+ * auto-number such as Case.CaseNumber, unless it is the matching field): one sentence each. A mapping
+ * is an explicit instruction, so such a destination is a config error, not a column quietly left out
+ * (the warning planStream gives a column that merely matches no field by name).
  */
-export function unknownMappingTargets(
+export function mappingTargetProblems(
   describe: DescribeSObject,
   fieldMappings: Readonly<Record<string, string>>,
+  matchingField?: string,
 ): string[] {
   if (Object.keys(fieldMappings).length === 0) return [];
-  return new ColumnResolver(describe, { kind: 'upsert', columns: [], fieldMappings, nullHandling: 'clear' })
-    .unknownMappings;
+  // A matching field that does not exist is targetProblems' to report.
+  const key =
+    matchingField !== undefined && findField(describe, matchingField) !== undefined
+      ? matchingField
+      : undefined;
+  return new ColumnResolver(describe, {
+    kind: 'upsert',
+    columns: [],
+    fieldMappings,
+    nullHandling: 'clear',
+    ...(key !== undefined ? { matchingField: key } : {}),
+  }).unknownMappings;
 }
 
 /**
