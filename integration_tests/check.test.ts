@@ -198,6 +198,57 @@ describe('check against the emulator', () => {
     expect(status.message).not.toContain('surname');
   });
 
+  it('fails a mirror whose matching field is not an External ID: on Email, records nobody synced would count as managed', async () => {
+    const byDefault = await check(
+      emulatorConfig(emulator, { salesforce_object: 'Contact', sync_mode: 'mirror' }),
+    );
+    expect(byDefault.status.status).toBe('FAILED');
+    expect(byDefault.status.message).toContain('mirror on Contact needs a matching field');
+    const onEmail = await check(
+      emulatorConfig(emulator, {
+        salesforce_object: 'Contact',
+        sync_mode: 'mirror',
+        external_id_field: 'Email',
+      }),
+    );
+    expect(onEmail.status.status).toBe('FAILED');
+    expect(onEmail.status.message).toContain(
+      'so it needs an External ID field: Email is only an idLookup field',
+    );
+  });
+
+  it('fails when the org has no API requests left, or is past the configured budget, since a sync would stop at once', async () => {
+    emulator.resetStats();
+    emulator.configure({ dailyApiLimit: 2 });
+    try {
+      const budget = await check(
+        emulatorConfig(emulator, { salesforce_object: 'Contact', advanced: { api_budget_percent: 50 } }),
+      );
+      expect(budget.status.status).toBe('FAILED');
+      expect(budget.status.message).toContain(
+        'The org has used 1 of its 2 daily API requests (50.0 %), at or above advanced.api_budget_percent (50 %)',
+      );
+      const spent = await check(emulatorConfig(emulator, { salesforce_object: 'Contact' }));
+      expect(spent.status.status).toBe('FAILED');
+      expect(spent.status.message).toContain('The org has used all 2 of its daily API requests');
+    } finally {
+      emulator.configure({ dailyApiLimit: 5_000_000 });
+      emulator.resetStats();
+    }
+  });
+
+  it('fails a field mapping to a field no sync can set', async () => {
+    const { status } = await check(
+      emulatorConfig(emulator, {
+        salesforce_object: 'Case',
+        sync_mode: 'insert',
+        field_mappings: [{ source: 'num', destination: 'CaseNumber' }],
+      }),
+    );
+    expect(status.status).toBe('FAILED');
+    expect(status.message).toContain('CaseNumber is an auto-number field and read-only');
+  });
+
   it('names every config problem at once without calling Salesforce', async () => {
     const { result, status } = await check({
       credentials: { auth_type: 'oauth2_refresh_token' },

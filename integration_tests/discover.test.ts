@@ -61,6 +61,16 @@ describe('discover against the emulator', () => {
     expect(catalog).toEqual(JSON.parse(readFileSync(GOLDEN, 'utf8')));
   });
 
+  it('names the API version as the problem when the org does not offer it (every call is NOT_FOUND)', async () => {
+    const files = tempFiles({ 'config.json': emulatorConfig(emulator, { api_version: 'v99.0' }) });
+    const result = await runCli(['discover', '--config', files['config.json']!]);
+    expect(result.code).toBe(1);
+    expectValidProtocol(result);
+    const trace = ofType(result, 'TRACE').at(-1)!.trace.error;
+    expect(trace.failure_type).toBe('config_error');
+    expect(trace.message).toMatch(/^API version v99\.0 is not offered by this org \(its newest is v\d+\.0\)/);
+  });
+
   it('skips an object that cannot be described with a warning, and still prints the catalog', async () => {
     const files = tempFiles({
       'config.json': emulatorConfig(emulator, {

@@ -428,6 +428,11 @@ describe('bad input', () => {
       'Required Lead field Company is not mapped',
     ],
     [
+      'an API version the org does not offer',
+      { salesforce_object: 'Contact', external_id_field: 'Email', api_version: 'v99.0' },
+      'API version v99.0 is not offered by this org',
+    ],
+    [
       'a field mapping to a field the object does not have',
       {
         salesforce_object: 'Contact',

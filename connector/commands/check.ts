@@ -8,7 +8,7 @@
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError } from '../connection.js';
 import type { ConnectorError } from '../errors.js';
-import { ConfigError, errorTraceMessage, SystemError } from '../errors.js';
+import { ConfigError, errorTraceMessage, SystemError, TransientError } from '../errors.js';
 import {
   configuredTargets,
   requiredNotMapped,
@@ -17,8 +17,14 @@ import {
 } from '../mapping/target.js';
 import { secretValues } from '../redact.js';
 import { rejectedFileUnwritable } from '../load/outcomes.js';
-import { listApiVersions } from '../salesforce/describe.js';
-import { persistRotatedToken, warnUnknownConfigKeys, type CommandContext } from './context.js';
+import { RateLimitError } from '../salesforce/errors.js';
+import type { ApiUsage } from '../salesforce/types.js';
+import {
+  apiVersionProblem,
+  persistRotatedToken,
+  warnUnknownConfigKeys,
+  type CommandContext,
+} from './context.js';
 
 /** Runs check; returns the exit code (0 for SUCCEEDED and for FAILED caused by config or Salesforce). */
 export async function runCheck(ctx: CommandContext, configPath: string): Promise<number> {
@@ -50,7 +56,13 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
     });
     return 0;
   } catch (error) {
-    const failure = toConnectorError(error, config.loginUrl);
+    // The write path's wording (records acknowledged, the next sync) means nothing to a check.
+    const failure =
+      error instanceof RateLimitError
+        ? new TransientError(
+            `Salesforce's API limit refused the check's calls: ${error.message}. Wait for the rolling 24-hour allocation to recover (or, for a limit on concurrent calls, for other integrations' calls to finish), then check again.`,
+          )
+        : toConnectorError(error, config.loginUrl);
     return failed(ctx, failure, failure instanceof SystemError);
   }
 }
@@ -77,18 +89,8 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
     onRefreshTokenRotated: persistRotatedToken(ctx, config),
   });
   const token = await connection.tokens.get();
-  const versions = await listApiVersions(
-    connection.got,
-    token.instanceUrl,
-    config.advanced.requestTimeoutSeconds * 1000,
-  );
-  const wanted = config.apiVersion.slice(1);
-  if (!versions.some((v) => v.version === wanted)) {
-    const newest = versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0];
-    throw new ConfigError(
-      `API version ${config.apiVersion} is not offered by this org${newest ? ` (its newest is v${newest})` : ''}. Set api_version to ${newest ? `v${newest} or older, e.g. ` : ''}v61.0.`,
-    );
-  }
+  const version = await apiVersionProblem(config, connection);
+  if (version !== undefined) throw new ConfigError(version);
   const targets = configuredTargets(config);
   const problems: string[] = [];
   const ready: string[] = [];
@@ -128,7 +130,9 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
       problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '),
     );
   }
-  const remaining = await dailyRequestsLeft(connection);
+  const budget = budgetProblem(config, connection.http.usage ?? (await dailyUsage(connection)));
+  if (budget !== undefined) throw new ConfigError(budget);
+  const remaining = connection.http.remaining;
   const parts = [`Connected to ${token.instanceUrl} with API ${config.apiVersion}.`];
   parts.push(
     ready.length > 0
@@ -140,8 +144,11 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
   return parts.join(' ');
 }
 
-/** `GET /limits/` DailyApiRequests.Remaining, or Sforce-Limit-Info when the user may not read limits. */
-async function dailyRequestsLeft(connection: ReturnType<typeof connect>): Promise<number | undefined> {
+/**
+ * The org's daily API usage when no call so far carried Sforce-Limit-Info (no object configured):
+ * `GET /limits/` DailyApiRequests, which also sets the header's figure.
+ */
+async function dailyUsage(connection: ReturnType<typeof connect>): Promise<ApiUsage | undefined> {
   try {
     const response = await connection.http.request<Record<string, { Max: number; Remaining: number }>>({
       method: 'GET',
@@ -149,8 +156,30 @@ async function dailyRequestsLeft(connection: ReturnType<typeof connect>): Promis
       idempotent: true,
       kind: 'limits',
     });
-    return response.body.DailyApiRequests?.Remaining ?? connection.http.remaining;
+    const daily = response.body.DailyApiRequests;
+    return daily === undefined
+      ? connection.http.usage
+      : { used: daily.Max - daily.Remaining, max: daily.Max };
   } catch {
-    return connection.http.remaining;
+    return connection.http.usage;
   }
+}
+
+/**
+ * Why a sync would stop before its first write for want of API requests: the 24-hour allocation used
+ * up, or usage at or above the configured budget (the write path stops there, http.ts). A check
+ * that answered SUCCEEDED would only move the failure to the first sync.
+ */
+function budgetProblem(config: Config, usage: ApiUsage | undefined): string | undefined {
+  if (usage === undefined || usage.max === 0) return undefined;
+  const n = (v: number): string => v.toLocaleString('en-US');
+  if (usage.used >= usage.max) {
+    return `The org has used all ${n(usage.max)} of its daily API requests, so a sync would stop at once. Wait for the rolling 24-hour allocation to recover, or raise it with Salesforce.`;
+  }
+  const budget = config.advanced.apiBudgetPercent;
+  const share = (usage.used / usage.max) * 100;
+  if (budget < 100 && share >= budget) {
+    return `The org has used ${n(usage.used)} of its ${n(usage.max)} daily API requests (${share.toFixed(1)} %), at or above advanced.api_budget_percent (${budget} %), so a sync would stop before its first write. Wait for the rolling 24-hour allocation to recover, or raise api_budget_percent.`;
+  }
+  return undefined;
 }

@@ -1,6 +1,8 @@
 /** What every command gets from main.ts: the one emitter, the logger, the redactor, stdin and a stop signal. */
 import type { Readable } from 'node:stream';
 import { unknownConfigKeys, type Config } from '../config.js';
+import type { Connection } from '../connection.js';
+import { listApiVersions } from '../salesforce/describe.js';
 import type { Logger } from '../logger.js';
 import type { Emitter } from '../protocol/emitter.js';
 import type { Redactor } from '../redact.js';
@@ -43,4 +45,22 @@ export function warnUnknownConfigKeys(ctx: CommandContext, raw: unknown): string
   const sentences = unknownConfigKeys(raw);
   for (const sentence of sentences) ctx.logger.warn(`${sentence}.`);
   return sentences;
+}
+
+/**
+ * Why the org cannot serve the configured API version, or undefined when it can. `GET /services/data/`
+ * costs no API request. check asks first; discover and write ask when Salesforce did not find what
+ * they asked for, since an API version the org does not offer answers every call with NOT_FOUND.
+ */
+export async function apiVersionProblem(config: Config, connection: Connection): Promise<string | undefined> {
+  const token = await connection.tokens.get();
+  const versions = await listApiVersions(
+    connection.got,
+    token.instanceUrl,
+    config.advanced.requestTimeoutSeconds * 1000,
+  );
+  const wanted = config.apiVersion.slice(1);
+  if (versions.some((v) => v.version === wanted)) return undefined;
+  const newest = versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0];
+  return `API version ${config.apiVersion} is not offered by this org${newest ? ` (its newest is v${newest})` : ''}. Set api_version to ${newest ? `v${newest} or older, e.g. ` : ''}v61.0.`;
 }

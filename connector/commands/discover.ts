@@ -6,12 +6,18 @@
  */
 import { loadSpec, parseConfig, readJsonFile } from '../config.js';
 import { connect, toConnectorError } from '../connection.js';
+import { ConfigError } from '../errors.js';
 import { buildDestinationCatalog } from '../mapping/catalog.js';
 import { configuredTargets } from '../mapping/target.js';
 import { secretValues } from '../redact.js';
 import { SalesforceApiError } from '../salesforce/errors.js';
 import type { DescribeSObject } from '../salesforce/types.js';
-import { persistRotatedToken, warnUnknownConfigKeys, type CommandContext } from './context.js';
+import {
+  apiVersionProblem,
+  persistRotatedToken,
+  warnUnknownConfigKeys,
+  type CommandContext,
+} from './context.js';
 
 /** The Service Cloud objects every catalog offers. */
 export const SERVICE_OBJECTS = ['Account', 'Case', 'Contact', 'Lead'] as const;
@@ -28,7 +34,14 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
     onRefreshTokenRotated: persistRotatedToken(ctx, config),
   });
   try {
-    const global = await connection.describe.global();
+    const global = await connection.describe.global().catch(async (error: unknown) => {
+      // Every call of an API version the org does not offer is NOT_FOUND: say which setting to fix.
+      if (error instanceof SalesforceApiError && error.status === 404) {
+        const version = await apiVersionProblem(config, connection);
+        if (version !== undefined) throw new ConfigError(version);
+      }
+      throw error;
+    });
     const names = new Set<string>(SERVICE_OBJECTS);
     for (const { target } of configuredTargets(config)) names.add(target.object);
     for (const o of global.sobjects) {
@@ -46,7 +59,8 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
         );
       } else if (result === undefined) {
         ctx.logger.warn(`Skipping ${name}: the object does not exist in this org or the user cannot see it.`);
-      } else {
+      } else if (!describes.some((d) => d.name === result.name)) {
+        // A configured name in another case (with_external_id__c) describes the same object once.
         describes.push(result);
       }
     }

@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { loadCatalog } from '../catalog.js';
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError, type Connection } from '../connection.js';
-import { persistRotatedToken, warnUnknownConfigKeys } from './context.js';
+import { apiVersionProblem, persistRotatedToken, warnUnknownConfigKeys } from './context.js';
 import { ConfigError, SystemError, TransientError } from '../errors.js';
 import { attributesKey, ByteArena, standalone, textOf } from '../load/arena.js';
 import { Batcher } from '../load/batcher.js';
@@ -418,6 +418,9 @@ async function prepareStreams(
     const describe = describes.get(target.object);
     if (describe instanceof Error) throw describe;
     if (describe === undefined) {
+      // An API version the org does not offer makes every object look missing: say that instead.
+      const version = await apiVersionProblem(config, connection);
+      if (version !== undefined) throw new ConfigError(version);
       const global = await connection.describe.global().catch(() => undefined);
       problems.push(`stream "${label}": ${unknownObjectMessage(target.object, global)}`);
       continue;
