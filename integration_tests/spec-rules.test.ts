@@ -677,3 +677,60 @@ describe('spec/spec.json follows Airbyte spec rules', () => {
     });
   }
 });
+
+describe('declarative OAuth (advanced_auth.oauth_config_specification.oauth_connector_input_specification)', () => {
+  // The variables Airbyte's DeclarativeOAuthFlow fills in (airbyte_protocol.yaml, OAuthConfigSpecification):
+  // without this block the platform looks the image up in its own list of OAuth implementations, and a
+  // custom image is not on it, so the refresh-token option could not be set up from the UI.
+  const PLATFORM = [
+    'client_id_key',
+    'client_id_value',
+    'client_secret_key',
+    'client_secret_value',
+    'redirect_uri_key',
+    'redirect_uri_value',
+    'scope_key',
+    'scope_value',
+    'state_key',
+    'state_value',
+    'auth_code_key',
+    'auth_code_value',
+  ];
+  const oauth = loadSpec().advanced_auth!.oauth_config_specification!;
+  const input = oauth['oauth_connector_input_specification'] as unknown as Record<string, unknown>;
+  const userInput = Object.keys(
+    oauth['oauth_user_input_from_connector_config_specification']!.properties ?? {},
+  );
+
+  /** Names a template reads that neither the platform nor the user-input spec provides. */
+  const unknownNames = (template: string): string[] => {
+    const names = new Set<string>();
+    for (const [, expression] of template.matchAll(/\{\{(.*?)\}\}/g)) {
+      const code = expression!.replace(/'[^']*'/g, '').split('|')[0]!;
+      for (const [word] of code.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)) {
+        if (!['if', 'else'].includes(word)) names.add(word);
+      }
+    }
+    return [...names].filter((n) => !PLATFORM.includes(n) && !userInput.includes(n));
+  };
+
+  it('has the consent and token URLs, the scopes and the outputs the refresh-token credentials need', () => {
+    expect(input).toMatchObject({
+      consent_url: expect.stringContaining('/services/oauth2/authorize?response_type=code&'),
+      access_token_url: expect.stringContaining('/services/oauth2/token?grant_type=authorization_code&'),
+      scope: 'api refresh_token',
+      extract_output: ['refresh_token', 'instance_url'],
+    });
+    for (const out of input['extract_output'] as string[]) {
+      expect(oauth['complete_oauth_output_specification']!.properties).toHaveProperty(out);
+    }
+  });
+
+  it('reads only variables the platform or the user-input spec provides (fails on an unknown one)', () => {
+    expect(unknownNames(input['consent_url'] as string)).toEqual([]);
+    expect(unknownNames(input['access_token_url'] as string)).toEqual([]);
+    expect(
+      unknownNames('https://{{ my_domain }}/authorize?{{ client_id_key }}={{ client_id_value }}'),
+    ).toEqual(['my_domain']);
+  });
+});
