@@ -37,19 +37,24 @@ const result = await build({
 });
 
 // Bundling copies the dependencies' code, so their licences travel with it.
+// Keyed on the package's own folder, nested ones included (winston/node_modules/is-stream is another
+// version than node_modules/is-stream, and logform/node_modules/@colors/colors exists only nested).
 const packages = new Set();
 for (const input of Object.keys(result.metafile.inputs)) {
-  const match = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match) packages.add(match[1]);
 }
-const notices = [...packages].sort().map((name) => {
-  const dir = join('node_modules', name);
-  const { version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
-  const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `License: ${license ?? 'see package'}`;
-  return `${name} ${version}\n${'-'.repeat(name.length + version.length + 1)}\n${text}\n`;
-});
+const byName = (dir) => dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length);
+const notices = [...packages]
+  .sort((a, b) => byName(a).localeCompare(byName(b)))
+  .map((dir) => {
+    const name = byName(dir);
+    const { version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `License: ${license ?? 'see package'}`;
+    return `${name} ${version}\n${'-'.repeat(name.length + version.length + 1)}\n${text}\n`;
+  });
 writeFileSync(
   'dist/THIRD_PARTY_LICENSES.txt',
-  `Packages bundled into dist/main.js, with their licences.\n\n${notices.join('\n')}`,
+  `Packages bundled into dist/, with their licences.\n\n${[...new Set(notices)].join('\n')}`,
 );
