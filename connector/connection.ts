@@ -39,6 +39,8 @@ export interface ConnectionHooks {
   logger?: Logger;
   /** A rotated refresh token must be persisted (write emits a CONTROL message). */
   onRefreshTokenRotated?: (refreshToken: string) => void;
+  /** The run's stop signal: ends a sign-in in progress (auth.ts). */
+  signal?: AbortSignal;
   /** Test seams. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -57,6 +59,7 @@ export function connect(config: Config, hooks: ConnectionHooks = {}): Connection
       onToken: (token) => hooks.redactor?.add(token),
       ...(hooks.onRefreshTokenRotated ? { onRefreshTokenRotated: hooks.onRefreshTokenRotated } : {}),
       checkInstanceUrl: (url) => checkHostUrl(url, 'the instance_url Salesforce returned'),
+      ...(hooks.signal !== undefined ? { signal: hooks.signal } : {}),
     },
     (error) => toConnectorError(error, config.loginUrl, config.credentials),
   );
@@ -92,6 +95,8 @@ class ExplainedTokenManager extends TokenManager {
     try {
       return await super.refresh(stale);
     } catch (error) {
+      // A sign-in cut short by a stop is the stop, which the command reports.
+      if (error instanceof Error && error.name === 'AbortError') throw error;
       throw this.explain(error);
     }
   }

@@ -5,6 +5,7 @@
  * rotated refresh token, and SIGTERM.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createServer, type AddressInfo } from 'node:net';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
 import { catalog, configuredStream, record, streamState } from './helpers/messages.js';
@@ -256,6 +257,40 @@ describe('a stop does not wait', () => {
       expect(ofType(result, 'STATE')).toHaveLength(1);
     } finally {
       release();
+    }
+  });
+
+  it('for a sign-in that gets no answer: SIGTERM ends the token request and its retries', async () => {
+    // A login host that accepts the connection and never answers (a black-holing firewall).
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const config = emulatorConfig(emulator, {
+        salesforce_object: 'Contact',
+        external_id_field: 'External_ID__c',
+      });
+      config.login_url = `http://127.0.0.1:${port}`;
+      const files = tempFiles({
+        'config.json': config,
+        'catalog.json': catalog(configuredStream('contacts', CONTACT_COLUMNS)),
+      });
+      const result = await runCli(
+        ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+        {
+          stdin: input(10, 10),
+          onStart: (child) => void setTimeout(() => child.kill('SIGTERM'), 1_500),
+          timeoutMs: 20_000,
+        },
+      );
+      // Without the stop reaching the sign-in, the run would have lasted until SIGKILL (code null).
+      expect(result.code).toBe(1);
+      expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
+        failure_type: 'transient_error',
+        message: expect.stringContaining('stopped (SIGTERM)'),
+      });
+    } finally {
+      silent.close();
     }
   });
 

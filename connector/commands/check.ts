@@ -57,8 +57,9 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
     return 0;
   } catch (error) {
     // The write path's wording (records acknowledged, the next sync) means nothing to a check.
-    const failure =
-      error instanceof RateLimitError
+    const failure = ctx.signal.aborted
+      ? new TransientError('The check was stopped (SIGTERM) before it finished; run it again.')
+      : error instanceof RateLimitError
         ? new TransientError(
             `Salesforce's API limit refused the check's calls: ${error.message}. Wait for the rolling 24-hour allocation to recover (or, for a limit on concurrent calls, for other integrations' calls to finish), then check again.`,
           )
@@ -87,6 +88,7 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
     redactor: ctx.redactor,
     logger: ctx.logger,
     onRefreshTokenRotated: persistRotatedToken(ctx, config),
+    signal: ctx.signal,
   });
   const token = await connection.tokens.get();
   const version = await apiVersionProblem(config, connection);

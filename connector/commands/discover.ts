@@ -6,7 +6,7 @@
  */
 import { loadSpec, parseConfig, readJsonFile } from '../config.js';
 import { connect, toConnectorError } from '../connection.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, TransientError } from '../errors.js';
 import { buildDestinationCatalog } from '../mapping/catalog.js';
 import { configuredTargets } from '../mapping/target.js';
 import { secretValues } from '../redact.js';
@@ -32,6 +32,7 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
     redactor: ctx.redactor,
     logger: ctx.logger,
     onRefreshTokenRotated: persistRotatedToken(ctx, config),
+    signal: ctx.signal,
   });
   try {
     const global = await connection.describe.global().catch(async (error: unknown) => {
@@ -71,6 +72,8 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
     await ctx.emitter.emit({ type: 'DESTINATION_CATALOG', destination_catalog: catalog });
     return 0;
   } catch (error) {
+    if (ctx.signal.aborted)
+      throw new TransientError('discover was stopped (SIGTERM) before it finished; run it again.');
     throw toConnectorError(error, config.loginUrl);
   } finally {
     await connection.http.stop();

@@ -100,6 +100,7 @@ export async function runWrite(
     // grace period is shorter. An interrupted pause ends its call unanswered, so its rows stay
     // unacknowledged and the next sync sends them again.
     sleep: (ms) => sleepUnlessStopped(ms, ctx.signal),
+    signal: ctx.signal,
   });
   const outcomes = new Outcomes(ctx.logger, config.advanced.rejectedRecordsPath);
   try {

@@ -48,6 +48,11 @@ export interface TokenManagerOptions {
   onRefreshTokenRotated?: (refreshToken: string) => void;
   /** Checks an instance URL from the token response before it is used (https, or loopback). */
   checkInstanceUrl?: (url: string) => string;
+  /**
+   * Ends a sign-in (and its retries) when the run is stopped: a token request is never a write,
+   * so cutting it short loses nothing, while waiting out its timeouts outlasts any grace period.
+   */
+  signal?: AbortSignal;
   now?: () => number;
 }
 
@@ -175,8 +180,10 @@ export class TokenManager {
         },
         timeout: { request: this.options.timeoutMs ?? 60_000 },
         responseType: 'text',
+        ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}),
       });
     } catch (error) {
+      if (this.options.signal?.aborted === true) throw new DOMException('sign-in stopped', 'AbortError');
       throw new NetworkError(networkCode(error), context, false, error);
     }
     let body: Record<string, unknown> = {};
