@@ -137,6 +137,21 @@ describe('settings that would do nothing', () => {
   });
 });
 
+describe('a catalog that asks to delete', () => {
+  it('says so when the config decides otherwise (without destination_object_name the config rules)', async () => {
+    const result = await write(
+      contactsConfig(),
+      catalog(configuredStream('contacts', CONTACT_COLUMNS, { destination_sync_mode: 'overwrite' })),
+      record('contacts', contactRow(1)) + streamState('contacts', 1, 1),
+    );
+    expect(result.code).toBe(0);
+    expect(logText(result)).toContain(
+      'Stream "contacts": the catalog asks overwrite (mirror), but without destination_object_name the config decides, and it says upsert.',
+    );
+    expect(emulator.count('Contact')).toBe(1);
+  });
+});
+
 describe('a bounded log', () => {
   it('tells skipped lines and new columns a few times, then counts them, and cuts a long key in a rejection', async () => {
     let input = 'not json\n'.repeat(30);

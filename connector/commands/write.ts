@@ -31,6 +31,7 @@ import { logSummary, progressLine } from '../load/summary.js';
 import { findField } from '../mapping/fields.js';
 import { mapRecord, planStream, type StreamPlan } from '../mapping/record.js';
 import {
+  OPERATION_FOR_SYNC_MODE,
   resolveTarget,
   targetProblems,
   unknownObjectMessage,
@@ -404,6 +405,20 @@ async function prepareStreams(
 ): Promise<Map<string, WriteStream>> {
   const targets = configured.map((c) => ({ configured: c, target: resolveTarget(c, config) }));
   warnUnusedStreamEntries(ctx, config, configured);
+  for (const { configured: c, target } of targets) {
+    // Without destination_object_name the config decides (PRODUCT.md section 4); a catalog asking to
+    // delete (overwrite → mirror, soft_delete → remove) while the config does not is worth a word.
+    const asked = OPERATION_FOR_SYNC_MODE[c.destination_sync_mode];
+    if (
+      target.source !== 'destination_object_name' &&
+      (asked === 'mirror' || asked === 'remove') &&
+      asked !== target.operation
+    ) {
+      ctx.logger.warn(
+        `Stream "${streamLabel({ name: c.stream.name, ...(c.stream.namespace ? { namespace: c.stream.namespace } : {}) })}": the catalog asks ${c.destination_sync_mode} (${asked}), but without destination_object_name the config decides, and it says ${target.operation}. To ${asked}, set sync_mode ${asked} in a streams entry for this stream.`,
+      );
+    }
+  }
   const describes = await connection.describe.many(
     [...new Set(targets.map((t) => t.target.object))],
     config.advanced.parallelRequests,
