@@ -499,6 +499,50 @@ describe('numeric keys', () => {
     expect(logText(result)).toContain('NOT_FOUND');
   });
 
+  it('mirror shares keys between streams that spell the object differently (one object in Describe)', async () => {
+    emulator.seed(
+      'With_External_Id__c',
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => ({ Name: `n${n}`, External_Id__c: n })),
+    );
+    let input = '';
+    for (const [stream, keys] of [
+      ['a', [1, 2, 3, 4, 5, 6, 7, 8, 9]],
+      ['b', [10]],
+    ] as const) {
+      input += streamStatus(stream, 'STARTED');
+      for (const n of keys) input += record(stream, { External_Id__c: n, Name: `n${n}` });
+      input += streamState(stream, 'end', 1, keys.length) + streamStatus(stream, 'COMPLETE');
+    }
+    const files = tempFiles({
+      'config.json': emulatorConfig(emulator, {
+        salesforce_object: 'Custom Object',
+        custom_object_api_name: 'With_External_Id__c',
+        sync_mode: 'mirror',
+        external_id_field: 'External_Id__c',
+        streams: [
+          {
+            stream_name: 'b',
+            salesforce_object: 'Custom Object',
+            custom_object_api_name: 'with_external_id__c',
+          },
+        ],
+      }),
+      'catalog.json': catalog(
+        ...['a', 'b'].map((name) =>
+          configuredStream(name, { Name: ['null', 'string'], External_Id__c: ['null', 'number'] }),
+        ),
+      ),
+    });
+    const result = await runCli(
+      ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+      { stdin: input },
+    );
+    expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
+    expect(result.code).toBe(0);
+    expect(stored()).toHaveLength(10);
+    expect(logText(result)).toContain('deleted 0 of 10 managed records');
+  });
+
   it('mirror keeps a record whose key arrived with more decimals than the field keeps', async () => {
     emulator.seed(
       'With_External_Id__c',

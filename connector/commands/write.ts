@@ -538,10 +538,11 @@ async function prepareStreams(
  * field — would see its records deleted by the mirror, so that setup is refused before any write.
  */
 function shareMirrorKeys(streams: Map<string, WriteStream>, problems: string[]): void {
+  // By Describe's name: `contact` and `Contact` are one object, whatever the config or catalog wrote.
   const byObject = new Map<string, WriteStream[]>();
   for (const s of streams.values()) {
-    const group = byObject.get(s.object);
-    if (group === undefined) byObject.set(s.object, [s]);
+    const group = byObject.get(s.describe.name);
+    if (group === undefined) byObject.set(s.describe.name, [s]);
     else group.push(s);
   }
   for (const [object, group] of byObject) {
