@@ -18,6 +18,15 @@ describe('plainDecimal', () => {
     expect(plainDecimal(1.5, 2)).toBe('1.5');
     expect(plainDecimal(1e-7, 18)).toBe('0.0000001');
     expect(plainDecimal(-0.4, 0)).toBe('0');
+    expect(plainDecimal(-2.5, 0)).toBe('-3');
+    expect(plainDecimal(9.995, 2)).toBe('10');
+  });
+
+  it('rounds the decimal that was sent, never the binary value behind it', () => {
+    expect(plainDecimal(1234567890.12, 8)).toBe('1234567890.12');
+    expect(plainDecimal(0.1, 17)).toBe('0.1');
+    expect(plainDecimal(1.005, 2)).toBe('1.01');
+    expect(plainDecimal(0.0005, 3)).toBe('0.001');
   });
 });
 

@@ -61,12 +61,37 @@ export interface LiteralField {
  * is "1e-7", which SOQL refuses as MALFORMED_QUERY — without trailing zeros.
  */
 export function plainDecimal(n: number, scale?: number): string {
-  let text =
-    scale !== undefined && scale >= 0 && scale <= 100 && Math.abs(n) < 1e21
-      ? n.toFixed(scale)
-      : withoutExponent(String(n));
+  // From the shortest decimal form of the number (what was sent), never from its binary value:
+  // (1234567890.12).toFixed(8) is "1234567890.11999989", and Salesforce compares decimals.
+  let text = withoutExponent(String(n));
+  if (scale !== undefined && scale >= 0) text = roundHalfUp(text, scale);
   if (text.includes('.')) text = text.replace(/\.?0+$/, '');
-  return text === '-0' ? '0' : text;
+  return text === '-0' || text === '' ? '0' : text;
+}
+
+/** A plain decimal string rounded to `scale` digits after the point, half away from zero (as Java's HALF_UP). */
+function roundHalfUp(text: string, scale: number): string {
+  const negative = text.startsWith('-');
+  const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
+  if (fraction.length <= scale) return text;
+  const kept = whole + fraction.slice(0, scale);
+  let digits = kept;
+  if (fraction.charCodeAt(scale) >= 53 /* '5' */) {
+    // Add one in the last kept place, carrying leftwards.
+    const out = kept.split('');
+    let i = out.length - 1;
+    for (; i >= 0; i -= 1) {
+      if (out[i] === '9') out[i] = '0';
+      else {
+        out[i] = String(Number(out[i]) + 1);
+        break;
+      }
+    }
+    digits = (i < 0 ? '1' : '') + out.join('');
+  }
+  const point = digits.length - scale;
+  const rounded = scale === 0 ? digits : `${digits.slice(0, point) || '0'}.${digits.slice(point)}`;
+  return negative ? `-${rounded}` : rounded;
 }
 
 /** JavaScript's shortest form of a number ("1.5e-7", "1e+21") with the point moved instead: exact. */
