@@ -260,15 +260,18 @@ describe('a stop does not wait', () => {
     }
   });
 
-  it('for a sign-in that gets no answer: SIGTERM ends the token request and its retries', async () => {
+  it('for a sign-in that gets no answer: no retry after SIGTERM, and the stop is what is reported', async () => {
     // A login host that accepts the connection and never answers (a black-holing firewall).
     const silent = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as AddressInfo).port;
     try {
+      // A refresh-token grant in flight is let finish (Salesforce may rotate the token as it answers),
+      // so the attempt runs to its timeout; the retries that would follow do not.
       const config = emulatorConfig(emulator, {
         salesforce_object: 'Contact',
         external_id_field: 'External_ID__c',
+        advanced: { request_timeout_seconds: 5 },
       });
       config.login_url = `http://127.0.0.1:${port}`;
       const files = tempFiles({
@@ -283,7 +286,7 @@ describe('a stop does not wait', () => {
           timeoutMs: 20_000,
         },
       );
-      // Without the stop reaching the sign-in, the run would have lasted until SIGKILL (code null).
+      // Before, the retries ran on and the run ended with "Cannot reach Salesforce" (or until SIGKILL).
       expect(result.code).toBe(1);
       expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
         failure_type: 'transient_error',

@@ -49,8 +49,8 @@ export interface TokenManagerOptions {
   /** Checks an instance URL from the token response before it is used (https, or loopback). */
   checkInstanceUrl?: (url: string) => string;
   /**
-   * Ends a sign-in (and its retries) when the run is stopped: a token request is never a write,
-   * so cutting it short loses nothing, while waiting out its timeouts outlasts any grace period.
+   * Ends a sign-in (and its retries) when the run is stopped, rather than waiting out timeouts that
+   * outlast any grace period; a refresh-token grant already in flight is let finish (see post()).
    */
   signal?: AbortSignal;
   now?: () => number;
@@ -165,6 +165,7 @@ export class TokenManager {
   }
 
   private async post(form: Record<string, string>, grantType: string): Promise<TokenResponse> {
+    const signal = this.options.signal;
     const context = { method: 'POST', path: '/services/oauth2/token' };
     let response;
     try {
@@ -177,13 +178,18 @@ export class TokenManager {
           methods: ['POST'],
           statusCodes: [502, 503, 504],
           errorCodes: ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN'],
+          // A stopped run tries no more.
+          calculateDelay: ({ computedValue }) => (signal?.aborted === true ? 0 : computedValue),
         },
         timeout: { request: this.options.timeoutMs ?? 60_000 },
         responseType: 'text',
-        ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}),
+        // A refresh-token grant in flight is left to finish (within its timeout): Salesforce may
+        // rotate the token as it answers, and an abandoned answer would lose the new token and, with
+        // it, the connection. The other grants issue no refresh token and are cut short at once.
+        ...(signal !== undefined && grantType !== GRANT.oauth2_refresh_token ? { signal } : {}),
       });
     } catch (error) {
-      if (this.options.signal?.aborted === true) throw new DOMException('sign-in stopped', 'AbortError');
+      if (signal?.aborted === true) throw new DOMException('sign-in stopped', 'AbortError');
       throw new NetworkError(networkCode(error), context, false, error);
     }
     let body: Record<string, unknown> = {};
