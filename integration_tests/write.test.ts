@@ -137,6 +137,21 @@ describe('settings that would do nothing', () => {
   });
 });
 
+describe('top-level field mappings in a stream of another object', () => {
+  it('are not judged against that object: a mapping meant for Contact does not stop a Case stream', async () => {
+    const result = await write(
+      contactsConfig({
+        field_mappings: [{ source: 'surname', destination: 'LastName' }],
+        streams: [{ stream_name: 'cases', salesforce_object: 'Case', sync_mode: 'insert' }],
+      }),
+      catalog(configuredStream('cases', ['Subject'])),
+      record('cases', { Subject: 'Printer on fire' }) + streamState('cases', 1, 1),
+    );
+    expect(result.code).toBe(0);
+    expect(emulator.count('Case')).toBe(1);
+  });
+});
+
 describe('a catalog that asks to delete', () => {
   it('says so when the config decides otherwise (without destination_object_name the config rules)', async () => {
     const result = await write(

@@ -21,6 +21,11 @@ export interface Target {
   matchingField?: string;
   /** source column → Salesforce field (may be empty). */
   fieldMappings: Record<string, string>;
+  /**
+   * The mappings are the top level's, inherited by a stream that names none of its own: they may be
+   * meant for another object, so a destination this object lacks is not judged an error here.
+   */
+  mappingsInherited?: boolean;
   source: TargetSource;
 }
 
@@ -98,6 +103,7 @@ export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): 
       object: stream.destination_object_name,
       operation,
       fieldMappings: override?.fieldMappings ?? config.defaults.fieldMappings ?? {},
+      mappingsInherited: override?.fieldMappings === undefined && config.defaults.fieldMappings !== undefined,
       source: 'destination_object_name',
     };
     if (matchingField !== undefined) target.matchingField = matchingField;
@@ -116,6 +122,8 @@ export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): 
     object: settings.salesforceObject,
     operation,
     fieldMappings: settings.fieldMappings ?? {},
+    mappingsInherited:
+      override !== undefined && override.fieldMappings === undefined && settings.fieldMappings !== undefined,
     source: override ? 'streams' : 'config',
   };
   const matchingField =
@@ -127,13 +135,14 @@ export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): 
 /** The targets a config names on its own (top level and `streams`), for check. */
 export function configuredTargets(config: Config): Array<{ where: string; target: Target }> {
   const out: Array<{ where: string; target: Target }> = [];
-  const add = (where: string, settings: TargetSettings, source: TargetSource): void => {
+  const add = (where: string, settings: TargetSettings, source: TargetSource, inherited = false): void => {
     if (settings.salesforceObject === undefined) return;
     const operation = settings.syncMode ?? 'upsert';
     const target: Target = {
       object: settings.salesforceObject,
       operation,
       fieldMappings: settings.fieldMappings ?? {},
+      mappingsInherited: inherited,
       source,
     };
     const matchingField =
@@ -142,8 +151,10 @@ export function configuredTargets(config: Config): Array<{ where: string; target
     out.push({ where, target });
   };
   add('The config', config.defaults, 'config');
-  for (const s of config.streams)
-    add(`Stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams');
+  for (const s of config.streams) {
+    const inherited = s.fieldMappings === undefined && config.defaults.fieldMappings !== undefined;
+    add(`Stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams', inherited);
+  }
   return out;
 }
 
@@ -242,7 +253,8 @@ export function targetProblems(target: Target, describe: DescribeSObject, column
       }
     }
   }
-  for (const problem of mappingTargetProblems(describe, target.fieldMappings, target.matchingField)) {
+  const judged = target.mappingsInherited === true ? {} : target.fieldMappings;
+  for (const problem of mappingTargetProblems(describe, judged, target.matchingField)) {
     problems.push(
       `${problem} Fix the destination of that field_mappings entry${target.source === 'streams' ? '' : ', or give this stream its own field_mappings in a streams entry'}.`,
     );
