@@ -132,9 +132,10 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
       problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '),
     );
   }
-  const budget = budgetProblem(config, connection.http.usage ?? (await dailyUsage(connection)));
+  const usage = connection.http.usage ?? (await dailyUsage(connection));
+  const budget = budgetProblem(config, usage);
   if (budget !== undefined) throw new ConfigError(budget);
-  const remaining = connection.http.remaining;
+  const remaining = usage === undefined ? undefined : usage.max - usage.used;
   const parts = [`Connected to ${token.instanceUrl} with API ${config.apiVersion}.`];
   parts.push(
     ready.length > 0

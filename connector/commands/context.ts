@@ -62,5 +62,7 @@ export async function apiVersionProblem(config: Config, connection: Connection):
   const wanted = config.apiVersion.slice(1);
   if (versions.some((v) => v.version === wanted)) return undefined;
   const newest = versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0];
-  return `API version ${config.apiVersion} is not offered by this org${newest ? ` (its newest is v${newest})` : ''}. Set api_version to ${newest ? `v${newest} or older, e.g. ` : ''}v61.0.`;
+  const suggestion =
+    newest === undefined ? 'v61.0' : Number(newest) >= 61 ? `v${newest} or older, e.g. v61.0` : `v${newest}`;
+  return `API version ${config.apiVersion} is not offered by this org${newest ? ` (its newest is v${newest})` : ''}. Set api_version to ${suggestion}.`;
 }
