@@ -22,6 +22,7 @@ import type { ApiUsage } from '../salesforce/types.js';
 import {
   apiVersionProblem,
   persistRotatedToken,
+  stopReason,
   warnUnknownConfigKeys,
   type CommandContext,
 } from './context.js';
@@ -58,7 +59,9 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
   } catch (error) {
     // The write path's wording (records acknowledged, the next sync) means nothing to a check.
     const failure = ctx.signal.aborted
-      ? new TransientError('The check was stopped (SIGTERM) before it finished; run it again.')
+      ? new TransientError(
+          `The check was stopped (${stopReason(ctx.signal)}) before it finished; run it again.`,
+        )
       : error instanceof RateLimitError
         ? new TransientError(
             `Salesforce's API limit refused the check's calls: ${error.message}. Wait for the rolling 24-hour allocation to recover (or, for a limit on concurrent calls, for other integrations' calls to finish), then check again.`,

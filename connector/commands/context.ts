@@ -66,3 +66,8 @@ export async function apiVersionProblem(config: Config, connection: Connection):
     newest === undefined ? 'v61.0' : Number(newest) >= 61 ? `v${newest} or older, e.g. v61.0` : `v${newest}`;
   return `API version ${config.apiVersion} is not offered by this org${newest ? ` (its newest is v${newest})` : ''}. Set api_version to ${suggestion}.`;
 }
+
+/** What stopped the run, as main.ts gave it to the abort signal: SIGTERM, SIGINT or "stdout closed". */
+export function stopReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'SIGTERM';
+}

@@ -15,6 +15,7 @@ import type { DescribeSObject } from '../salesforce/types.js';
 import {
   apiVersionProblem,
   persistRotatedToken,
+  stopReason,
   warnUnknownConfigKeys,
   type CommandContext,
 } from './context.js';
@@ -73,7 +74,9 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
     return 0;
   } catch (error) {
     if (ctx.signal.aborted)
-      throw new TransientError('discover was stopped (SIGTERM) before it finished; run it again.');
+      throw new TransientError(
+        `discover was stopped (${stopReason(ctx.signal)}) before it finished; run it again.`,
+      );
     throw toConnectorError(error, config.loginUrl);
   } finally {
     await connection.http.stop();

@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { loadCatalog } from '../catalog.js';
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
 import { connect, toConnectorError, type Connection } from '../connection.js';
-import { apiVersionProblem, persistRotatedToken, warnUnknownConfigKeys } from './context.js';
+import { apiVersionProblem, persistRotatedToken, stopReason, warnUnknownConfigKeys } from './context.js';
 import { ConfigError, SystemError, TransientError } from '../errors.js';
 import { attributesKey, ByteArena, standalone, textOf } from '../load/arena.js';
 import { Batcher } from '../load/batcher.js';
@@ -269,7 +269,7 @@ async function write(
     reading: for await (const messages of input) {
       // States and logs wait in stdout's buffer while its reader is slow: read no more input until
       // they have left, or memory grows with every state the platform has not taken yet.
-      await ctx.emitter.flush();
+      await untilStopped(ctx.emitter.flush(), ctx.signal);
       for (const message of messages) {
         if (ctx.signal.aborted || loader.failure !== undefined) break reading;
         if (message.type === 'RECORD') {
@@ -720,6 +720,19 @@ function requestHeaders(config: Config): Record<string, string> {
   return headers;
 }
 
+/** Resolves with `work`, or as soon as the run is stopped (a stalled stdout must not hold a stop). */
+function untilStopped(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void work.then(done, done);
+  });
+}
+
 /** Waits `ms`, or rejects with an AbortError as soon as the run is stopped. */
 function sleepUnlessStopped(ms: number, signal: AbortSignal): Promise<void> {
   return delay(ms, undefined, { signal });
@@ -732,7 +745,7 @@ function isAbort(error: unknown): boolean {
 
 /** The error a stopped run ends with; `signal.reason` is what main.ts gave (SIGTERM, SIGINT, a closed stdout). */
 function stopped(signal: AbortSignal, recordsRead: number): TransientError {
-  const reason = typeof signal.reason === 'string' ? signal.reason : 'SIGTERM';
+  const reason = stopReason(signal);
   return new TransientError(
     `The sync was stopped (${reason}) after ${recordsRead} records; every finished record was acknowledged and the rest will be sent by the next sync.`,
   );
