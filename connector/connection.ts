@@ -5,7 +5,7 @@
  */
 import got, { type ExtendOptions, type Got } from 'got';
 import { checkHostUrl, type Config, type Credentials } from './config.js';
-import { ConfigError, ConnectorError, SystemError, TransientError } from './errors.js';
+import { ConfigError, ConnectorError, isAbort, SystemError, TransientError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Redactor } from './redact.js';
 import { TokenManager, type AccessToken, type TokenManagerOptions } from './salesforce/auth.js';
@@ -96,7 +96,7 @@ class ExplainedTokenManager extends TokenManager {
       return await super.refresh(stale);
     } catch (error) {
       // A sign-in cut short by a stop is the stop, which the command reports.
-      if (error instanceof Error && error.name === 'AbortError') throw error;
+      if (isAbort(error)) throw error;
       throw this.explain(error);
     }
   }

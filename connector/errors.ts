@@ -77,3 +77,8 @@ export function toErrorTrace(error: unknown): AirbyteErrorTraceMessage {
 export function errorTraceMessage(error: unknown): AirbyteMessage {
   return { type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: toErrorTrace(error) } };
 }
+
+/** True for the error a call or pause cut short by the run's stop ends with (AbortSignal, got, DOMException). */
+export function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}

@@ -34,18 +34,28 @@ async function sync(
   input += streamState('audience', 'end', 1, rows.length);
   const status = options.status === undefined ? 'COMPLETE' : options.status;
   if (status !== null) input += streamStatus('audience', status);
-  const files = tempFiles({
-    'config.json': emulatorConfig(emulator, {
+  return writeCli(
+    emulatorConfig(emulator, {
       salesforce_object: 'Contact',
       sync_mode: mode,
       external_id_field: options.keyField ?? 'External_ID__c',
       ...(options.advanced ? { advanced: options.advanced } : {}),
     }),
-    'catalog.json': catalog(configuredStream('audience', COLUMNS)),
-  });
+    catalog(configuredStream('audience', COLUMNS)),
+    input,
+  );
+}
+
+/** Runs write with this config and catalog on `stdin`; every stdout line is checked against the protocol. */
+async function writeCli(
+  config: Record<string, unknown>,
+  configured: Record<string, unknown>,
+  stdin: string,
+): Promise<CliResult> {
+  const files = tempFiles({ 'config.json': config, 'catalog.json': configured });
   const result = await runCli(
     ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-    { stdin: input },
+    { stdin },
   );
   expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
   return result;
@@ -167,20 +177,16 @@ describe('mirror', () => {
       for (const row of rows) input += record(name, row);
       input += streamState(name, 'end', 1, rows.length) + streamStatus(name, 'COMPLETE');
     }
-    const files = tempFiles({
-      'config.json': emulatorConfig(emulator, {
+    const result = await writeCli(
+      emulatorConfig(emulator, {
         salesforce_object: 'Contact',
         sync_mode: 'mirror',
         external_id_field: 'External_ID__c',
         ...settings,
       }),
-      'catalog.json': catalog(...streams.map(([name]) => configuredStream(name, COLUMNS))),
-    });
-    const result = await runCli(
-      ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-      { stdin: input },
+      catalog(...streams.map(([name]) => configuredStream(name, COLUMNS))),
+      input,
     );
-    expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
     return result;
   }
 
@@ -332,27 +338,19 @@ describe('dry run and a key two records hold', () => {
       { LastName: 'Twin B', Email: 'dup@example.com' },
       { LastName: 'Solo', Email: 'solo@example.com' },
     ]);
-    const run = async (dryRun: boolean) => {
-      const files = tempFiles({
-        'config.json': emulatorConfig(emulator, {
+    const run = (dryRun: boolean) =>
+      writeCli(
+        emulatorConfig(emulator, {
           salesforce_object: 'Contact',
           sync_mode: 'remove',
           external_id_field: 'Email',
           advanced: { dry_run: dryRun },
         }),
-        'catalog.json': catalog(configuredStream('people', ['Email'])),
-      });
-      const stdin =
+        catalog(configuredStream('people', ['Email'])),
         record('people', { Email: 'dup@example.com' }) +
-        record('people', { Email: 'solo@example.com' }) +
-        streamState('people', 'end', 1, 2);
-      const result = await runCli(
-        ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-        { stdin },
+          record('people', { Email: 'solo@example.com' }) +
+          streamState('people', 'end', 1, 2),
       );
-      expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
-      return result;
-    };
     const dry = await run(true);
     expect(dry.code).toBe(0);
     expect(logText(dry)).toMatch(/Rejected people dup@example.com: DUPLICATE_EXTERNAL_ID/);
@@ -456,22 +454,16 @@ describe('numeric keys', () => {
       rows.map((row) => record('numbers', row)).join('') +
       streamState('numbers', 'end', 1, rows.length) +
       streamStatus('numbers', 'COMPLETE');
-    const files = tempFiles({
-      'config.json': emulatorConfig(emulator, {
+    const result = await writeCli(
+      emulatorConfig(emulator, {
         salesforce_object: 'Custom Object',
         custom_object_api_name: 'With_External_Id__c',
         sync_mode: mode,
         external_id_field: 'External_Id__c',
       }),
-      'catalog.json': catalog(
-        configuredStream('numbers', { Name: ['null', 'string'], External_Id__c: ['null', 'number'] }),
-      ),
-    });
-    const result = await runCli(
-      ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-      { stdin: input },
+      catalog(configuredStream('numbers', { Name: ['null', 'string'], External_Id__c: ['null', 'number'] })),
+      input,
     );
-    expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
     return result;
   }
   const stored = () =>
@@ -513,8 +505,8 @@ describe('numeric keys', () => {
       for (const n of keys) input += record(stream, { External_Id__c: n, Name: `n${n}` });
       input += streamState(stream, 'end', 1, keys.length) + streamStatus(stream, 'COMPLETE');
     }
-    const files = tempFiles({
-      'config.json': emulatorConfig(emulator, {
+    const result = await writeCli(
+      emulatorConfig(emulator, {
         salesforce_object: 'Custom Object',
         custom_object_api_name: 'With_External_Id__c',
         sync_mode: 'mirror',
@@ -527,17 +519,13 @@ describe('numeric keys', () => {
           },
         ],
       }),
-      'catalog.json': catalog(
+      catalog(
         ...['a', 'b'].map((name) =>
           configuredStream(name, { Name: ['null', 'string'], External_Id__c: ['null', 'number'] }),
         ),
       ),
-    });
-    const result = await runCli(
-      ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-      { stdin: input },
+      input,
     );
-    expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
     expect(result.code).toBe(0);
     expect(stored()).toHaveLength(10);
     expect(logText(result)).toContain('deleted 0 of 10 managed records');

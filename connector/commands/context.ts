@@ -1,6 +1,7 @@
 /** What every command gets from main.ts: the one emitter, the logger, the redactor, stdin and a stop signal. */
 import type { Readable } from 'node:stream';
-import { unknownConfigKeys, type Config } from '../config.js';
+import { loadSpec, parseConfig, readJsonFile, unknownConfigKeys, type Config } from '../config.js';
+import { secretValues } from '../redact.js';
 import type { Connection } from '../connection.js';
 import { listApiVersions } from '../salesforce/describe.js';
 import type { Logger } from '../logger.js';
@@ -35,6 +36,18 @@ export function persistRotatedToken(ctx: CommandContext, config: Config): (refre
       'Salesforce rotated the refresh token; the new one was sent to the platform to be stored.',
     );
   };
+}
+
+/**
+ * Reads the --config file the way every command that signs in does: its secrets go to the redactor
+ * before anything can log them, then it is validated, and keys the spec does not know are warned about.
+ */
+export function readCommandConfig(ctx: CommandContext, path: string): Config {
+  const raw = readJsonFile(path, 'config');
+  for (const secret of secretValues(loadSpec().connectionSpecification, raw)) ctx.redactor.add(secret);
+  const config = parseConfig(raw);
+  warnUnknownConfigKeys(ctx, raw);
+  return config;
 }
 
 /**

@@ -4,19 +4,17 @@
  * concurrency limit. An object that cannot be described is skipped with a warning; an auth or
  * network failure ends the run with a TRACE of the right failure type.
  */
-import { loadSpec, parseConfig, readJsonFile } from '../config.js';
 import { connect, toConnectorError } from '../connection.js';
 import { ConfigError, TransientError } from '../errors.js';
 import { buildDestinationCatalog } from '../mapping/catalog.js';
 import { configuredTargets } from '../mapping/target.js';
-import { secretValues } from '../redact.js';
 import { SalesforceApiError } from '../salesforce/errors.js';
 import type { DescribeSObject } from '../salesforce/types.js';
 import {
   apiVersionProblem,
   persistRotatedToken,
+  readCommandConfig,
   stopReason,
-  warnUnknownConfigKeys,
   type CommandContext,
 } from './context.js';
 
@@ -25,10 +23,7 @@ export const SERVICE_OBJECTS = ['Account', 'Case', 'Contact', 'Lead'] as const;
 
 /** Runs discover; returns the exit code. */
 export async function runDiscover(ctx: CommandContext, configPath: string): Promise<number> {
-  const raw = readJsonFile(configPath, 'config');
-  for (const secret of secretValues(loadSpec().connectionSpecification, raw)) ctx.redactor.add(secret);
-  const config = parseConfig(raw);
-  warnUnknownConfigKeys(ctx, raw);
+  const config = readCommandConfig(ctx, configPath);
   const connection = connect(config, {
     redactor: ctx.redactor,
     logger: ctx.logger,

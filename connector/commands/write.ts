@@ -9,10 +9,10 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadCatalog } from '../catalog.js';
-import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { connect, toConnectorError, type Connection } from '../connection.js';
-import { apiVersionProblem, persistRotatedToken, stopReason, warnUnknownConfigKeys } from './context.js';
-import { ConfigError, SystemError, TransientError } from '../errors.js';
+import { apiVersionProblem, persistRotatedToken, readCommandConfig, stopReason } from './context.js';
+import { ConfigError, isAbort, SystemError, TransientError } from '../errors.js';
 import { attributesKey, ByteArena, standalone, textOf } from '../load/arena.js';
 import { Batcher } from '../load/batcher.js';
 import { Checkpoints } from '../load/checkpoints.js';
@@ -47,7 +47,6 @@ import {
   type ConfiguredAirbyteStream,
   type StreamDescriptor,
 } from '../protocol/messages.js';
-import { secretValues } from '../redact.js';
 import { nearestName } from '../suggest.js';
 import type { DescribeField, DescribeSObject, SalesforceRecordError } from '../salesforce/types.js';
 import type { CommandContext } from './context.js';
@@ -88,10 +87,7 @@ export async function runWrite(
   configPath: string,
   catalogPath: string,
 ): Promise<number> {
-  const raw = readJsonFile(configPath, 'config');
-  for (const secret of secretValues(loadSpec().connectionSpecification, raw)) ctx.redactor.add(secret);
-  const config = parseConfig(raw);
-  warnUnknownConfigKeys(ctx, raw);
+  const config = readCommandConfig(ctx, configPath);
   const catalog = loadCatalog(catalogPath);
   const connection = connect(config, {
     redactor: ctx.redactor,
@@ -124,7 +120,7 @@ async function write(
   outcomes: Outcomes,
 ): Promise<number> {
   const started = Date.now();
-  const streams = await prepareStreams(ctx, config, configured, connection, outcomes);
+  const { streams, mirrorGroups } = await prepareStreams(ctx, config, configured, connection, outcomes);
   // A dry run writes nothing, so it echoes no state: the platform persists echoed states, and a cursor
   // moved past rows that were never written would make the next real sync skip them.
   let withheldStates = 0;
@@ -269,7 +265,7 @@ async function write(
     reading: for await (const messages of input) {
       // States and logs wait in stdout's buffer while its reader is slow: read no more input until
       // they have left, or memory grows with every state the platform has not taken yet.
-      await untilStopped(ctx.emitter.flush(), ctx.signal);
+      if (ctx.emitter.backlogged) await untilStopped(ctx.emitter.flush(), ctx.signal);
       for (const message of messages) {
         if (ctx.signal.aborted || loader.failure !== undefined) break reading;
         if (message.type === 'RECORD') {
@@ -318,16 +314,8 @@ async function write(
   const mirrorErrors: unknown[] = [];
   if (!ctx.signal.aborted && loader.failure === undefined) {
     // One deletion step per object, for all the streams that share its seen keys (shareMirrorKeys).
-    const groups = new Map<MirrorKeys, WriteStream[]>();
-    for (const s of streams.values()) {
-      if (s.mirror === undefined) continue;
-      const group = groups.get(s.mirror);
-      if (group === undefined) groups.set(s.mirror, [s]);
-      else group.push(s);
-    }
-    for (const writers of groups.values()) {
+    for (const { mirrors, writers } of mirrorGroups) {
       try {
-        const mirrors = writers.filter((s) => s.operation === 'mirror');
         await finishMirror(ctx, config, connection, mirrors, writers, outcomes);
       } catch (error) {
         mirrorErrors.push(error);
@@ -369,7 +357,6 @@ async function write(
   return 0;
 }
 
-/** Resolves and checks every configured stream before any record is read. */
 /**
  * A `streams` entry that names no stream of the catalog changes nothing, and the stream it was meant
  * for silently takes the top-level settings: one warning per such entry, with the likely stream.
@@ -396,16 +383,29 @@ function warnUnusedStreamEntries(
   }
 }
 
+/** Resolves and checks every configured stream before any record is read. */
 async function prepareStreams(
   ctx: CommandContext,
   config: Config,
   configured: ConfiguredAirbyteStream[],
   connection: Connection,
   outcomes: Outcomes,
-): Promise<Map<string, WriteStream>> {
+): Promise<{ streams: Map<string, WriteStream>; mirrorGroups: MirrorGroup[] }> {
   const targets = configured.map((c) => ({ configured: c, target: resolveTarget(c, config) }));
   warnUnusedStreamEntries(ctx, config, configured);
+  const describes = await connection.describe.many(
+    [...new Set(targets.map((t) => t.target.object))],
+    config.advanced.parallelRequests,
+  );
+  const out = new Map<string, WriteStream>();
+  const problems: string[] = [];
+  let versionChecked = false;
   for (const { configured: c, target } of targets) {
+    const descriptor: StreamDescriptor = {
+      name: c.stream.name,
+      ...(c.stream.namespace ? { namespace: c.stream.namespace } : {}),
+    };
+    const label = streamLabel(descriptor);
     // Without destination_object_name the config decides (PRODUCT.md section 4); a catalog asking to
     // delete (overwrite → mirror, soft_delete → remove) while the config does not is worth a word.
     const asked = OPERATION_FOR_SYNC_MODE[c.destination_sync_mode];
@@ -415,28 +415,19 @@ async function prepareStreams(
       asked !== target.operation
     ) {
       ctx.logger.warn(
-        `Stream "${streamLabel({ name: c.stream.name, ...(c.stream.namespace ? { namespace: c.stream.namespace } : {}) })}": the catalog asks ${c.destination_sync_mode} (${asked}), but without destination_object_name the config decides, and it says ${target.operation}. To ${asked}, set sync_mode ${asked} in a streams entry for this stream.`,
+        `Stream "${label}": the catalog asks ${c.destination_sync_mode} (${asked}), but without destination_object_name the config decides, and it says ${target.operation}. To ${asked}, set sync_mode ${asked} in a streams entry for this stream.`,
       );
     }
-  }
-  const describes = await connection.describe.many(
-    [...new Set(targets.map((t) => t.target.object))],
-    config.advanced.parallelRequests,
-  );
-  const out = new Map<string, WriteStream>();
-  const problems: string[] = [];
-  for (const { configured: c, target } of targets) {
-    const descriptor: StreamDescriptor = {
-      name: c.stream.name,
-      ...(c.stream.namespace ? { namespace: c.stream.namespace } : {}),
-    };
-    const label = streamLabel(descriptor);
     const describe = describes.get(target.object);
     if (describe instanceof Error) throw describe;
     if (describe === undefined) {
-      // An API version the org does not offer makes every object look missing: say that instead.
-      const version = await apiVersionProblem(config, connection);
-      if (version !== undefined) throw new ConfigError(version);
+      // An API version the org does not offer makes every object look missing: say that instead
+      // (asked once, for the first object missing).
+      if (!versionChecked) {
+        versionChecked = true;
+        const version = await apiVersionProblem(config, connection);
+        if (version !== undefined) throw new ConfigError(version);
+      }
       const global = await connection.describe.global().catch(() => undefined);
       problems.push(`stream "${label}": ${unknownObjectMessage(target.object, global)}`);
       continue;
@@ -521,13 +512,19 @@ async function prepareStreams(
     );
     out.set(key, stream);
   }
-  shareMirrorKeys(out, problems);
+  const mirrorGroups = shareMirrorKeys(out, problems);
   if (problems.length > 0) {
     throw new ConfigError(
       problems.length === 1 ? problems[0]! : problems.map((p, i) => `(${i + 1}) ${p}`).join(' '),
     );
   }
-  return out;
+  return { streams: out, mirrorGroups };
+}
+
+/** The streams of one mirrored object: its mirror streams, and every stream sharing their seen keys. */
+interface MirrorGroup {
+  mirrors: WriteStream[];
+  writers: WriteStream[];
 }
 
 /**
@@ -537,7 +534,7 @@ async function prepareStreams(
  * other's records). A stream that writes the object without that key — an insert, another matching
  * field — would see its records deleted by the mirror, so that setup is refused before any write.
  */
-function shareMirrorKeys(streams: Map<string, WriteStream>, problems: string[]): void {
+function shareMirrorKeys(streams: Map<string, WriteStream>, problems: string[]): MirrorGroup[] {
   // By Describe's name: `contact` and `Contact` are one object, whatever the config or catalog wrote.
   const byObject = new Map<string, WriteStream[]>();
   for (const s of streams.values()) {
@@ -545,21 +542,26 @@ function shareMirrorKeys(streams: Map<string, WriteStream>, problems: string[]):
     if (group === undefined) byObject.set(s.describe.name, [s]);
     else group.push(s);
   }
+  const groups: MirrorGroup[] = [];
   for (const [object, group] of byObject) {
     const mirror = group.find((s) => s.operation === 'mirror');
     if (mirror === undefined) continue;
     const key = mirror.keyField!.name;
     const shared = new MirrorKeys();
+    const writers: WriteStream[] = [];
     for (const s of group) {
       if (s.keyField?.name === key) {
         s.mirror = shared;
+        writers.push(s);
         continue;
       }
       problems.push(
         `stream "${s.label}" ${s.operation === 'insert' ? 'inserts' : `writes (${s.operation} on ${s.keyField?.name ?? 'no key'})`} ${object} records in the same sync as mirror stream "${mirror.label}", which deletes every managed ${object} record whose ${key} did not arrive, so it could delete what this stream writes. Match this stream on ${key} too, or sync it in another connection.`,
       );
     }
+    groups.push({ mirrors: writers.filter((s) => s.operation === 'mirror'), writers });
   }
+  return groups;
 }
 
 /** Top-level column names of a stream's JSON schema; undefined when it lists none. */
@@ -736,11 +738,6 @@ function untilStopped(work: Promise<void>, signal: AbortSignal): Promise<void> {
 /** Waits `ms`, or rejects with an AbortError as soon as the run is stopped. */
 function sleepUnlessStopped(ms: number, signal: AbortSignal): Promise<void> {
   return delay(ms, undefined, { signal });
-}
-
-/** True for the error an interrupted pause ends with. */
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && error.name === 'AbortError';
 }
 
 /** The error a stopped run ends with; `signal.reason` is what main.ts gave (SIGTERM, SIGINT, a closed stdout). */

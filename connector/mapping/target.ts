@@ -59,6 +59,11 @@ function withDefaults(settings: TargetSettings, fallback: TargetSettings): Targe
   };
 }
 
+/** True when a stream's field mappings are the top level's, because its own settings name none. */
+function inheritsMappings(own: TargetSettings | undefined, config: Config): boolean {
+  return own?.fieldMappings === undefined && config.defaults.fieldMappings !== undefined;
+}
+
 /** The `streams` override for a stream, if any (namespace must match when the override gives one). */
 function overrideFor(
   config: Config,
@@ -103,7 +108,7 @@ export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): 
       object: stream.destination_object_name,
       operation,
       fieldMappings: override?.fieldMappings ?? config.defaults.fieldMappings ?? {},
-      mappingsInherited: override?.fieldMappings === undefined && config.defaults.fieldMappings !== undefined,
+      mappingsInherited: inheritsMappings(override, config),
       source: 'destination_object_name',
     };
     if (matchingField !== undefined) target.matchingField = matchingField;
@@ -122,8 +127,7 @@ export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): 
     object: settings.salesforceObject,
     operation,
     fieldMappings: settings.fieldMappings ?? {},
-    mappingsInherited:
-      override !== undefined && override.fieldMappings === undefined && settings.fieldMappings !== undefined,
+    mappingsInherited: override !== undefined && inheritsMappings(override, config),
     source: override ? 'streams' : 'config',
   };
   const matchingField =
@@ -152,8 +156,7 @@ export function configuredTargets(config: Config): Array<{ where: string; target
   };
   add('The config', config.defaults, 'config');
   for (const s of config.streams) {
-    const inherited = s.fieldMappings === undefined && config.defaults.fieldMappings !== undefined;
-    add(`Stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams', inherited);
+    add(`Stream "${s.streamName}"`, withDefaults(s, config.defaults), 'streams', inheritsMappings(s, config));
   }
   return out;
 }

@@ -50,6 +50,11 @@ export class Emitter {
     if (!this.closed) this.out.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
+  /** True while stdout's buffer is full and written messages wait for `drain`. */
+  get backlogged(): boolean {
+    return this.waiting !== undefined;
+  }
+
   /** Resolves once everything written so far has left the buffer. */
   async flush(): Promise<void> {
     if (this.waiting !== undefined) await this.waiting;
