@@ -5,11 +5,11 @@ import http from 'node:http';
 import { connect as connectSocket, type AddressInfo, type Socket } from 'node:net';
 import nock from 'nock';
 import { loadSpec, parseConfig } from './config.js';
-import { connect, toConnectorError } from './connection.js';
+import { connect, httpClient, toConnectorError } from './connection.js';
 import { ConfigError, TransientError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Redactor } from './redact.js';
-import { networkCode, NetworkError, OAuthError } from './salesforce/errors.js';
+import { InsecureUrlError, networkCode, NetworkError, OAuthError } from './salesforce/errors.js';
 
 /** Where calls end up: it remembers the Host and path of each request it serves. */
 const served: Array<{ host: string | undefined; path: string | undefined }> = [];
@@ -94,9 +94,11 @@ describe('connect() with a proxy in the environment', () => {
     process.env.HTTP_PROXY = `http://sync-user:pr0xy-secret@${proxyHost}`;
     const lines: string[] = [];
     const redactor = new Redactor();
-    const connection = connect(config(), { logger: logger(lines), redactor });
+    // The transport under the one client (plain http to a test host: the client's own policy would
+    // refuse it, which the test below proves; the proxy agents are what is tested here).
+    const client = httpClient(2, { logger: logger(lines), redactor });
 
-    const body = await connection.got('http://salesforce.example.test/services/data/').json();
+    const body = await client('http://salesforce.example.test/services/data/').json();
 
     expect(body).toEqual({ ok: true });
     expect(tunnels).toEqual([
@@ -114,10 +116,9 @@ describe('connect() with a proxy in the environment', () => {
 
   it('names a proxy that refuses its credentials, and says where they go', async () => {
     process.env.HTTP_PROXY = `http://sync-user:wrong-password@${proxyHost}`;
-    const connection = connect(config());
-    const error = await connection
-      .got('http://salesforce.example.test/services/data/')
-      .catch((e: unknown) => e);
+    const error = await httpClient(2)('http://salesforce.example.test/services/data/').catch(
+      (e: unknown) => e,
+    );
     expect(networkCode(error)).toBe('PROXY_HTTP_407');
     const failure = toConnectorError(
       new NetworkError(networkCode(error), { method: 'GET', path: '/x' }, false),
@@ -127,10 +128,26 @@ describe('connect() with a proxy in the environment', () => {
     expect(served).toEqual([]);
   });
 
+  it("connect()'s client refuses plain http off loopback before anything leaves, proxy or not", async () => {
+    process.env.HTTP_PROXY = `http://sync-user:pr0xy-secret@${proxyHost}`;
+    const connection = connect(config());
+    const error = await connection.http
+      .request({
+        method: 'GET',
+        url: 'http://salesforce.example.test/services/data/',
+        idempotent: true,
+        kind: 'versions',
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InsecureUrlError);
+    expect(toConnectorError(error).message).toContain('refused to call http://salesforce.example.test');
+    expect(tunnels).toEqual([]);
+    expect(served).toEqual([]);
+  });
+
   it('adds nothing when no proxy is set: a call goes straight to its host', async () => {
     delete process.env.HTTP_PROXY;
-    const connection = connect(config());
-    await connection.got(`http://${originHost}/services/data/`).json();
+    await httpClient(2)(`http://${originHost}/services/data/`).json();
     expect(tunnels).toEqual([]);
     expect(served).toEqual([{ host: originHost, path: '/services/data/' }]);
   });

@@ -3,6 +3,7 @@
  * the connector's three failure kinds with a message that says what to do — in the words of the
  * README's troubleshooting section.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import got, { type ExtendOptions, type Got } from 'got';
 import { checkHostUrl, type Config, type Credentials } from './config.js';
 import { ConfigError, ConnectorError, isAbort, SystemError, TransientError } from './errors.js';
@@ -11,8 +12,10 @@ import type { Redactor } from './redact.js';
 import { TokenManager, type AccessToken, type TokenManagerOptions } from './salesforce/auth.js';
 import { DescribeCache } from './salesforce/describe.js';
 import {
+  InsecureUrlError,
   NetworkError,
   OAuthError,
+  RedirectError,
   PROXY_REFUSED,
   RateLimitError,
   SalesforceApiError,
@@ -28,9 +31,9 @@ export const CLIENT_NAME = 'destination-salesforce-service-cloud';
 /** The Salesforce client parts one run uses. */
 export interface Connection {
   tokens: TokenManager;
+  /** The one client every call to Salesforce goes through, sign-in included. */
   http: SalesforceHttp;
   describe: DescribeCache;
-  got: typeof got;
 }
 
 /** Hooks a command can attach. */
@@ -48,13 +51,13 @@ export interface ConnectionHooks {
 
 /** Creates the token manager, HTTP client and Describe cache for a config. */
 export function connect(config: Config, hooks: ConnectionHooks = {}): Connection {
-  const client = httpClient(config.advanced.parallelRequests * 2, hooks);
+  const http = salesforceHttp(config, hooks);
   const tokens = new ExplainedTokenManager(
     {
       loginUrl: config.loginUrl,
       credentials: config.credentials,
       jwtAudience: config.isSandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com',
-      http: client,
+      http,
       timeoutMs: config.advanced.requestTimeoutSeconds * 1000,
       onToken: (token) => hooks.redactor?.add(token),
       ...(hooks.onRefreshTokenRotated ? { onRefreshTokenRotated: hooks.onRefreshTokenRotated } : {}),
@@ -63,20 +66,35 @@ export function connect(config: Config, hooks: ConnectionHooks = {}): Connection
     },
     (error) => toConnectorError(error, config.loginUrl, config.credentials),
   );
-  const http = new SalesforceHttp({
-    tokens,
+  http.useTokens(tokens);
+  return { tokens, http, describe: new DescribeCache(http) };
+}
+
+/**
+ * The one Salesforce client of a run, for the config's concurrency and timeouts. A stop ends its
+ * pauses and backoffs at once (the platform's grace period is shorter than a rate-limit pause).
+ */
+export function salesforceHttp(
+  config: Pick<Config, 'apiVersion' | 'advanced'>,
+  hooks: ConnectionHooks = {},
+): SalesforceHttp {
+  const { advanced } = config;
+  const signal = hooks.signal;
+  const sleep =
+    hooks.sleep ?? (signal === undefined ? undefined : (ms: number) => delay(ms, undefined, { signal }));
+  return new SalesforceHttp({
     apiVersion: config.apiVersion,
-    got: client,
-    maxConcurrent: config.advanced.parallelRequests,
-    timeoutMs: config.advanced.requestTimeoutSeconds * 1000,
-    rateLimitMaxWaitMs: config.advanced.rateLimitMaxWaitSeconds * 1000,
-    apiBudgetPercent: config.advanced.apiBudgetPercent,
+    // Sockets for every call the limiter may let run, and a sign-in or look-up beside them.
+    got: httpClient(advanced.parallelRequests + 2, hooks),
+    maxConcurrent: advanced.parallelRequests,
+    timeoutMs: advanced.requestTimeoutSeconds * 1000,
+    rateLimitMaxWaitMs: advanced.rateLimitMaxWaitSeconds * 1000,
+    apiBudgetPercent: advanced.apiBudgetPercent,
     headers: { 'sforce-call-options': `client=${CLIENT_NAME}` },
-    ...(hooks.sleep ? { sleep: hooks.sleep } : {}),
+    ...(sleep ? { sleep } : {}),
     ...(hooks.random ? { random: hooks.random } : {}),
     ...(hooks.logger ? { log: hooks.logger } : {}),
   });
-  return { tokens, http, describe: new DescribeCache(http), got: client };
 }
 
 /**
@@ -215,6 +233,19 @@ export function toConnectorError(
   if (error instanceof ConnectorError) return error;
   if (error instanceof OAuthError) {
     return new ConfigError(oauthAdvice(error, credentials), { internalMessage: error.message, cause: error });
+  }
+  if (error instanceof RedirectError) {
+    const signIn = error.context.path.startsWith('/services/oauth2');
+    return new ConfigError(
+      `${error.context.host} answered ${error.context.method} ${error.context.path} with a redirect (HTTP ${error.status}) to ${error.location}. The connector follows no redirect, so that ${signIn ? 'the sign-in credentials' : 'the access token'} go only to the host you configured. ${signIn ? 'Set login_url to the exact https address of your login host (for a My Domain, Setup > My Domain shows it)' : 'Check instance_url and the login host'}, and check any proxy between the connector and Salesforce.`,
+      { internalMessage: error.message, cause: error },
+    );
+  }
+  if (error instanceof InsecureUrlError) {
+    return new ConfigError(
+      `The connector refused to call ${error.origin}${error.context.path}: Salesforce is reached over https only (plain http only for a local emulator on 127.0.0.1). Use the https address of your login host and instance.`,
+      { internalMessage: error.message, cause: error },
+    );
   }
   if (error instanceof NetworkError) {
     const signIn = error.context.path.startsWith('/services/oauth2');

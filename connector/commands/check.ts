@@ -99,10 +99,7 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
   const targets = configuredTargets(config);
   const problems: string[] = [];
   const ready: string[] = [];
-  const describes = await connection.describe.many(
-    [...new Set(targets.map((t) => t.target.object))],
-    config.advanced.parallelRequests,
-  );
+  const describes = await connection.describe.many([...new Set(targets.map((t) => t.target.object))]);
   for (const { where, target } of targets) {
     const describe = describes.get(target.object);
     if (describe instanceof Error) throw describe;

@@ -1,6 +1,13 @@
 /** What every command gets from main.ts: the one emitter, the logger, the redactor, stdin and a stop signal. */
 import type { Readable } from 'node:stream';
-import { loadSpec, parseConfig, readJsonFile, unknownConfigKeys, type Config } from '../config.js';
+import {
+  DEFAULT_API_VERSION,
+  loadSpec,
+  parseConfig,
+  readJsonFile,
+  unknownConfigKeys,
+  type Config,
+} from '../config.js';
 import { secretValues } from '../redact.js';
 import type { Connection } from '../connection.js';
 import { listApiVersions } from '../salesforce/describe.js';
@@ -67,16 +74,16 @@ export function warnUnknownConfigKeys(ctx: CommandContext, raw: unknown): string
  */
 export async function apiVersionProblem(config: Config, connection: Connection): Promise<string | undefined> {
   const token = await connection.tokens.get();
-  const versions = await listApiVersions(
-    connection.got,
-    token.instanceUrl,
-    config.advanced.requestTimeoutSeconds * 1000,
-  );
+  const versions = await listApiVersions(connection.http, token.instanceUrl);
   const wanted = config.apiVersion.slice(1);
   if (versions.some((v) => v.version === wanted)) return undefined;
   const newest = versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0];
   const suggestion =
-    newest === undefined ? 'v61.0' : Number(newest) >= 61 ? `v${newest} or older, e.g. v61.0` : `v${newest}`;
+    newest === undefined
+      ? DEFAULT_API_VERSION
+      : Number(newest) >= Number(DEFAULT_API_VERSION.slice(1))
+        ? `v${newest} or older, e.g. ${DEFAULT_API_VERSION}`
+        : `v${newest}`;
   return `API version ${config.apiVersion} is not offered by this org${newest ? ` (its newest is v${newest})` : ''}. Set api_version to ${suggestion}.`;
 }
 

@@ -44,7 +44,7 @@ export async function runDiscover(ctx: CommandContext, configPath: string): Prom
     for (const o of global.sobjects) {
       if (o.custom && o.createable && o.name.endsWith('__c')) names.add(o.name);
     }
-    const results = await connection.describe.many([...names].sort(), config.advanced.parallelRequests);
+    const results = await connection.describe.many([...names].sort());
     const describes: DescribeSObject[] = [];
     for (const [name, result] of results) {
       if (result instanceof Error) {

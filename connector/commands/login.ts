@@ -8,9 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Command } from '../cli.js';
-import { checkHostUrl } from '../config.js';
+import { checkHostUrl, DEFAULT_API_VERSION } from '../config.js';
 import { ConfigError, TransientError } from '../errors.js';
-import { networkCode, NetworkError, OAuthError } from '../salesforce/errors.js';
+import { OAuthError } from '../salesforce/errors.js';
+import { SalesforceHttp } from '../salesforce/http.js';
 import { httpClient, toConnectorError } from '../connection.js';
 import type { CommandContext } from './context.js';
 
@@ -154,17 +155,28 @@ export async function runLogin(
       code_verifier: verifier,
     };
     if (clientSecret) form.client_secret = clientSecret;
-    const tokenPath = { method: 'POST', path: '/services/oauth2/token' };
-    const response = await httpClient(1, { logger: ctx.logger })
-      .post(`${loginUrl}${tokenPath.path}`, {
+    // The code exchange goes through the connector's one Salesforce client and its policy (no
+    // redirect followed, https only off loopback). A code is single-use, so no retry would help.
+    const client = new SalesforceHttp({
+      apiVersion: DEFAULT_API_VERSION,
+      got: httpClient(1, { logger: ctx.logger }),
+      maxConcurrent: 1,
+      timeoutMs: 60_000,
+      rateLimitMaxWaitMs: 0,
+      maxAttempts: 1,
+    });
+    const response = await client
+      .request<string>({
+        method: 'POST',
+        url: `${loginUrl}/services/oauth2/token`,
         form,
-        headers: { accept: 'application/json' },
-        throwHttpErrors: false,
-        responseType: 'text',
-        timeout: { request: 60_000 },
+        idempotent: false,
+        kind: 'oauth',
+        anyAnswer: true,
+        text: true,
       })
       .catch((error: unknown) => {
-        throw toConnectorError(new NetworkError(networkCode(error), tokenPath, false, error), loginUrl);
+        throw toConnectorError(error, loginUrl);
       });
     let body: Record<string, unknown> = {};
     try {
@@ -172,17 +184,17 @@ export async function runLogin(
     } catch {
       // handled below by the status check
     }
-    if (response.statusCode !== 200 || typeof body.refresh_token !== 'string') {
-      if (response.statusCode === 200) {
+    if (response.status !== 200 || typeof body.refresh_token !== 'string') {
+      if (response.status === 200) {
         throw new ConfigError(
           'Salesforce issued no refresh token: add the "refresh_token, offline_access" scope to the connected app and pass --scope "api refresh_token".',
         );
       }
       throw toConnectorError(
         new OAuthError(
-          response.statusCode,
+          response.status,
           typeof body.error === 'string' ? body.error : 'invalid_response',
-          typeof body.error_description === 'string' ? body.error_description : `HTTP ${response.statusCode}`,
+          typeof body.error_description === 'string' ? body.error_description : `HTTP ${response.status}`,
           'authorization_code',
         ),
       );

@@ -393,10 +393,7 @@ async function prepareStreams(
 ): Promise<{ streams: Map<string, WriteStream>; mirrorGroups: MirrorGroup[] }> {
   const targets = configured.map((c) => ({ configured: c, target: resolveTarget(c, config) }));
   warnUnusedStreamEntries(ctx, config, configured);
-  const describes = await connection.describe.many(
-    [...new Set(targets.map((t) => t.target.object))],
-    config.advanced.parallelRequests,
-  );
+  const describes = await connection.describe.many([...new Set(targets.map((t) => t.target.object))]);
   const out = new Map<string, WriteStream>();
   const problems: string[] = [];
   let versionChecked = false;
@@ -597,7 +594,7 @@ async function parentDescribes(
   }
   const out = new Map<string, DescribeSObject>();
   if (parents.size === 0) return out;
-  const described = await connection.describe.many([...parents], 4);
+  const described = await connection.describe.many([...parents]);
   for (const [name, d] of described) if (d !== undefined && !(d instanceof Error)) out.set(name, d);
   return out;
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
-import got from 'got';
 import { jwtVerify } from 'jose';
 import nock from 'nock';
 import { TokenManager, type SalesforceCredentials } from './auth.js';
 import { OAuthError } from './errors.js';
+import { bareClient } from './test-client.js';
 
 const LOGIN = 'https://login.salesforce.com';
 const tokenBody = (extra: Record<string, unknown> = {}) => ({
@@ -21,7 +21,7 @@ function manager(
   credentials: SalesforceCredentials,
   extra: Partial<ConstructorParameters<typeof TokenManager>[0]> = {},
 ) {
-  return new TokenManager({ loginUrl: LOGIN, credentials, jwtAudience: LOGIN, http: got, ...extra });
+  return new TokenManager({ loginUrl: LOGIN, credentials, jwtAudience: LOGIN, http: bareClient(), ...extra });
 }
 
 describe('OAuth token grants', () => {
@@ -114,7 +114,7 @@ describe('OAuth token grants', () => {
       loginUrl: 'https://acme.my.salesforce.com',
       credentials: { authType: 'client_credentials', clientId: 'cid', clientSecret: 'csec' },
       jwtAudience: LOGIN,
-      http: got,
+      http: bareClient(),
     }).get();
     scope.done();
   });

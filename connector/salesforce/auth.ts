@@ -4,8 +4,8 @@
  * refreshed when a call answers 401 INVALID_SESSION_ID — once, shared by every waiting caller.
  */
 import { createPrivateKey } from 'node:crypto';
-import type { Got } from 'got';
-import { networkCode, NetworkError, OAuthError } from './errors.js';
+import { OAuthError } from './errors.js';
+import type { SalesforceHttp } from './http.js';
 
 /** How to sign in. */
 export type SalesforceCredentials =
@@ -40,7 +40,8 @@ export interface TokenManagerOptions {
   credentials: SalesforceCredentials;
   /** JWT `aud`: https://login.salesforce.com or https://test.salesforce.com. */
   jwtAudience: string;
-  http: Got;
+  /** The one client every call to Salesforce goes through (its policy covers sign-in too). */
+  http: SalesforceHttp;
   timeoutMs?: number;
   /** Called with every access token issued (e.g. to add it to the log redactor). */
   onToken?: (accessToken: string) => void;
@@ -166,52 +167,38 @@ export class TokenManager {
 
   private async post(form: Record<string, string>, grantType: string): Promise<TokenResponse> {
     const signal = this.options.signal;
-    const context = { method: 'POST', path: '/services/oauth2/token' };
-    let response;
-    try {
-      response = await this.options.http.post(`${this.options.loginUrl}/services/oauth2/token`, {
-        form,
-        headers: { accept: 'application/json' },
-        throwHttpErrors: false,
-        retry: {
-          limit: 2,
-          methods: ['POST'],
-          statusCodes: [502, 503, 504],
-          errorCodes: ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN'],
-          // A stopped run tries no more.
-          calculateDelay: ({ computedValue }) => (signal?.aborted === true ? 0 : computedValue),
-        },
-        timeout: { request: this.options.timeoutMs ?? 60_000 },
-        responseType: 'text',
-        // A refresh-token grant in flight is left to finish (within its timeout): Salesforce may
-        // rotate the token as it answers, and an abandoned answer would lose the new token and, with
-        // it, the connection. The other grants issue no refresh token and are cut short at once.
-        ...(signal !== undefined && grantType !== GRANT.oauth2_refresh_token ? { signal } : {}),
-      });
-    } catch (error) {
-      if (signal?.aborted === true) throw new DOMException('sign-in stopped', 'AbortError');
-      throw new NetworkError(networkCode(error), context, false, error);
-    }
+    const response = await this.options.http.request<string>({
+      method: 'POST',
+      url: `${this.options.loginUrl}/services/oauth2/token`,
+      form,
+      idempotent: true,
+      kind: 'oauth',
+      anyAnswer: true,
+      text: true,
+      timeoutMs: this.options.timeoutMs ?? 60_000,
+      // A refresh-token grant in flight is left to finish (within its timeout): Salesforce may
+      // rotate the token as it answers, and an abandoned answer would lose the new token and, with
+      // it, the connection. The other grants issue no refresh token and are cut short at once.
+      // Retries of either stop with the run (the client's sleep ends on a stop).
+      ...(signal !== undefined && grantType !== GRANT.oauth2_refresh_token ? { signal } : {}),
+    });
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(response.body) as Record<string, unknown>;
     } catch {
       // Some proxies answer HTML; the status code below still tells what happened.
     }
-    if (response.statusCode >= 500) {
-      throw new NetworkError(`HTTP_${response.statusCode}`, context, true);
-    }
     if (
-      response.statusCode !== 200 ||
+      response.status !== 200 ||
       typeof body.access_token !== 'string' ||
       typeof body.instance_url !== 'string'
     ) {
       throw new OAuthError(
-        response.statusCode,
+        response.status,
         typeof body.error === 'string' ? body.error : 'invalid_response',
         typeof body.error_description === 'string'
           ? body.error_description
-          : `unexpected token response (HTTP ${response.statusCode})`,
+          : `unexpected token response (HTTP ${response.status})`,
         grantType,
       );
     }

@@ -7,6 +7,7 @@
  * Records arrive already serialised as UTF-8 bytes (the loader serialises each once, load/arena.ts),
  * and the body is assembled from those bytes with a few memory copies: no large string is built.
  */
+import { parseErrorBody } from './errors.js';
 import type { RequestCounter, SalesforceHttp } from './http.js';
 import type { SalesforceRecordError, SaveResult } from './types.js';
 
@@ -59,10 +60,46 @@ export interface CompositeOptions {
   counter?: RequestCounter;
 }
 
-interface CompositeSubresponse {
+/** One subrequest's answer in a Composite response. */
+export interface CompositeSubresponse {
   body: unknown;
   httpStatusCode: number;
   referenceId: string;
+}
+
+/**
+ * Sends GET subrequests (Describes, queries) in one Composite call, which counts as one API request
+ * whatever it carries (reference §3.5). `paths` are relative to /services/data/vNN.N. Answers come
+ * back in the order of `paths`; undefined where Salesforce returned no answer for one.
+ */
+export async function compositeGets(
+  http: SalesforceHttp,
+  paths: readonly string[],
+  kind: string,
+  counter?: RequestCounter,
+): Promise<Array<CompositeSubresponse | undefined>> {
+  if (paths.length > MAX_SUBREQUESTS_PER_COMPOSITE) {
+    throw new RangeError('too many subrequests for one Composite call');
+  }
+  const apiBase = `/services/data/${http.apiVersion}`;
+  const response = await http.request<{ compositeResponse?: CompositeSubresponse[] }>({
+    method: 'POST',
+    path: '/composite',
+    body: {
+      allOrNone: false,
+      compositeRequest: paths.map((path, i) => ({
+        method: 'GET',
+        url: `${apiBase}${path}`,
+        referenceId: `g${i}`,
+      })),
+    },
+    idempotent: true,
+    kind,
+    ...(counter ? { counter } : {}),
+  });
+  const byRef = new Map<string, CompositeSubresponse>();
+  for (const sub of response.body?.compositeResponse ?? []) byRef.set(sub.referenceId, sub);
+  return paths.map((_, i) => byRef.get(`g${i}`));
 }
 
 /** A JSON body assembled from text and record bytes, then written into one Buffer. */
@@ -269,19 +306,10 @@ function singleOutcome(sub: CompositeSubresponse | undefined): SaveResult {
 }
 
 /** The error of a failed subrequest (`[{errorCode, message, fields}]`), in per-record form. */
-function subrequestError(sub: CompositeSubresponse): SalesforceRecordError {
-  const first = (Array.isArray(sub.body) ? sub.body[0] : sub.body) as
-    Record<string, unknown> | null | undefined;
-  if (first && typeof first === 'object') {
-    const code = first.errorCode ?? first.statusCode;
-    if (typeof code === 'string') {
-      return {
-        statusCode: code,
-        message: typeof first.message === 'string' ? first.message : '',
-        fields: Array.isArray(first.fields) ? (first.fields as string[]) : [],
-      };
-    }
-  }
+export function subrequestError(sub: CompositeSubresponse): SalesforceRecordError {
+  const error = parseErrorBody(sub.body);
+  if (error !== undefined)
+    return { statusCode: error.errorCode, message: error.message, fields: error.fields };
   return {
     statusCode: 'UNKNOWN_ERROR',
     message: `unexpected subrequest answer (HTTP ${sub.httpStatusCode})`,

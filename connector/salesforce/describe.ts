@@ -2,25 +2,23 @@
  * Versions and Describe (reference §2), cached for the run: discover, check and write share one
  * instance, so each object is described at most once per run.
  */
-import Bottleneck from 'bottleneck';
-import type { Got } from 'got';
+import { compositeGets } from './composite.js';
 import { SalesforceApiError } from './errors.js';
 import type { SalesforceHttp } from './http.js';
 import type { ApiVersion, DescribeGlobal, DescribeSObject } from './types.js';
 
-/** `GET /services/data/` on an instance: needs no token and costs no API request (reference §2.1). */
-export async function listApiVersions(
-  got: Got,
-  instanceUrl: string,
-  timeoutMs = 60_000,
-): Promise<ApiVersion[]> {
-  const response = await got(`${instanceUrl}/services/data/`, {
-    headers: { accept: 'application/json' },
-    timeout: { request: timeoutMs },
-    retry: { limit: 2 },
-    responseType: 'json',
+/**
+ * `GET /services/data/` on an instance: needs no token and costs no API request (reference §2.1).
+ * Through the one client, so its policy (no redirect, no plain http off loopback) holds here too.
+ */
+export async function listApiVersions(http: SalesforceHttp, instanceUrl: string): Promise<ApiVersion[]> {
+  const response = await http.request<ApiVersion[]>({
+    method: 'GET',
+    url: `${instanceUrl}/services/data/`,
+    idempotent: true,
+    kind: 'versions',
   });
-  return response.body as ApiVersion[];
+  return Array.isArray(response.body) ? response.body : [];
 }
 
 /** Describe results, memoised per run. */
@@ -64,18 +62,15 @@ export class DescribeCache {
    * Describes several objects with as few API requests as possible: up to ten Describes ride in one
    * Composite call (a Composite call counts as one request, reference §3.5). Each entry is the
    * Describe, undefined for an unknown object, or the error that object's Describe failed with.
+   * The groups go out together; the client's one limiter bounds how many run at once.
    */
-  async many(
-    names: string[],
-    concurrency: number,
-  ): Promise<Map<string, DescribeSObject | undefined | Error>> {
+  async many(names: string[]): Promise<Map<string, DescribeSObject | undefined | Error>> {
     const unique = [...new Set(names)];
     const wanted = unique.filter((n) => !this.objects.has(n));
     const groups: string[][] = [];
     for (let i = 0; i < wanted.length; i += DESCRIBES_PER_COMPOSITE)
       groups.push(wanted.slice(i, i + DESCRIBES_PER_COMPOSITE));
-    const limiter = new Bottleneck({ maxConcurrent: Math.max(1, concurrency) });
-    await Promise.all(groups.map((group) => limiter.schedule(() => this.describeGroup(group))));
+    await Promise.all(groups.map((group) => this.describeGroup(group)));
     const out = new Map<string, DescribeSObject | undefined | Error>();
     for (const name of unique) {
       try {
@@ -93,30 +88,18 @@ export class DescribeCache {
       await this.sobject(group[0]!).catch(() => undefined);
       return;
     }
-    const apiBase = `/services/data/${this.http.apiVersion}`;
-    const response = await this.http
-      .request<{ compositeResponse: Array<{ body: unknown; httpStatusCode: number; referenceId: string }> }>({
-        method: 'POST',
-        path: '/composite',
-        body: {
-          allOrNone: false,
-          compositeRequest: group.map((name, i) => ({
-            method: 'GET',
-            url: `${apiBase}/sobjects/${encodeURIComponent(name)}/describe/`,
-            referenceId: `d${i}`,
-          })),
-        },
-        idempotent: true,
-        kind: 'describe',
-      })
-      .catch((error: unknown) => error as Error);
-    if (response instanceof Error) {
-      for (const name of group) this.objects.set(name, Promise.reject(response));
+    const answers = await compositeGets(
+      this.http,
+      group.map((name) => `/sobjects/${encodeURIComponent(name)}/describe/`),
+      'describe',
+    ).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    if (answers instanceof Error) {
+      for (const name of group) this.objects.set(name, Promise.reject(answers));
       for (const name of group) this.objects.get(name)!.catch(() => undefined);
       return;
     }
     group.forEach((name, i) => {
-      const sub = response.body.compositeResponse.find((r) => r.referenceId === `d${i}`);
+      const sub = answers[i];
       if (sub !== undefined && sub.httpStatusCode === 200) {
         this.objects.set(name, Promise.resolve(sub.body as DescribeSObject));
       } else if (sub !== undefined && sub.httpStatusCode === 404) {

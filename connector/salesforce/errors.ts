@@ -15,17 +15,76 @@ export class SalesforceApiError extends Error {
   constructor(
     readonly status: number,
     readonly errorCode: string,
-    message: string,
+    /** The message Salesforce sent, as it sent it. */
+    readonly salesforceMessage: string,
     readonly context: RequestContext,
     readonly fields: string[] = [],
   ) {
-    super(`${context.method} ${context.path} → ${status} ${errorCode}: ${message}`);
+    super(`${context.method} ${context.path} → ${status} ${errorCode}: ${salesforceMessage}`);
     this.name = 'SalesforceApiError';
   }
+}
 
-  /** The message Salesforce sent, without the request prefix. */
-  get salesforceMessage(): string {
-    return this.message.slice(this.message.indexOf(': ') + 2);
+/** One error of a Salesforce error body, in the shape every caller reads. */
+export interface ErrorBodyEntry {
+  errorCode: string;
+  message: string;
+  fields: string[];
+}
+
+/**
+ * The first error of a Salesforce error body, whatever form it came in: the REST array
+ * `[{errorCode, message, fields}]`, a single object, a per-record `{statusCode, message, fields}`, or
+ * the token endpoint's `{error, error_description}` (reference §1.2, §5.1). Undefined when the body
+ * carries none (not JSON, an empty array, a proxy's page).
+ */
+export function parseErrorBody(body: unknown): ErrorBodyEntry | undefined {
+  let value = body;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  const first = (Array.isArray(value) ? value[0] : value) as Record<string, unknown> | null | undefined;
+  if (first === null || typeof first !== 'object') return undefined;
+  const pick = (...values: unknown[]): string | undefined =>
+    values.find((v): v is string => typeof v === 'string');
+  const errorCode = pick(first.errorCode, first.statusCode, first.error);
+  if (errorCode === undefined) return undefined;
+  return {
+    errorCode,
+    message: pick(first.message, first.error_description) ?? '',
+    fields: Array.isArray(first.fields) ? first.fields.filter((f): f is string => typeof f === 'string') : [],
+  };
+}
+
+/**
+ * A call was answered with a redirect. No call to Salesforce follows one (STYLE.md principle 9): a
+ * redirect could carry the credentials of a sign-in, or the access token, to another host, or over
+ * plain http. `location` is the origin it pointed to (scheme, host and port only).
+ */
+export class RedirectError extends Error {
+  constructor(
+    readonly context: RequestContext & { host: string },
+    readonly status: number,
+    readonly location: string,
+  ) {
+    super(`${context.method} ${context.host}${context.path} → ${status} redirect to ${location}`);
+    this.name = 'RedirectError';
+  }
+}
+
+/** A call would have gone over plain http to a host that is not this machine's loopback. */
+export class InsecureUrlError extends Error {
+  constructor(
+    readonly context: RequestContext,
+    /** The origin refused (scheme, host and port). */
+    readonly origin: string,
+  ) {
+    super(`${context.method} ${origin}${context.path} refused: plain http off loopback`);
+    this.name = 'InsecureUrlError';
   }
 }
 
@@ -105,6 +164,8 @@ export class UnknownOutcomeError extends Error {
   constructor(
     readonly context: RequestContext,
     readonly reason: string,
+    /** When the attempt whose answer never came was sent (Salesforce may apply it later). */
+    readonly sentAt: number = Date.now(),
   ) {
     super(`${context.method} ${context.path}: outcome unknown (${reason})`);
     this.name = 'UnknownOutcomeError';

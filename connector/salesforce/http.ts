@@ -1,28 +1,39 @@
 /**
- * The one HTTP path to the Salesforce REST API (STYLE.md principle 9): got for transport, one
- * bottleneck limiter for concurrency, and the retry rules in one place.
+ * The one HTTP client for every call to Salesforce (STYLE.md principle 9): sign-in at the login host,
+ * the versions listing, Describe, queries, Composite and Bulk. got for transport, one bottleneck
+ * limiter for concurrency, and one policy:
  *
- * - 401 INVALID_SESSION_ID: one shared token refresh, then the call is sent once more
+ * - Only https, or plain http to this machine's loopback (the emulator): nothing, least of all a
+ *   credential, goes over plain http across a network.
+ * - No redirect is followed. A 3xx answer ends the call with a RedirectError naming where it
+ *   pointed: a redirect could carry a sign-in's secrets or the access token to another host.
+ * - 401 INVALID_SESSION_ID on a REST call: one shared token refresh, then the call is sent once more
  *   (reference §1.7: tokens have no expiry time, so refresh on 401, never on a timer).
  * - 403 REQUEST_LIMIT_EXCEEDED (and 429): pause with bounded exponential backoff, honouring
  *   Retry-After, up to the configured total wait; then RateLimitError (reference §5.1, §5.3).
  * - 503, and failures to connect: the request never reached Salesforce, so it is re-sent.
  * - 500/502/504, timeouts, dropped connections and success statuses with a body that is not JSON:
- *   the call may have been applied. Idempotent calls (reads, upserts by key, updates and deletes by
- *   Id) are re-sent; an insert is not — that could duplicate rows — and the caller gets
- *   UnknownOutcomeError.
- * Every response's Sforce-Limit-Info updates the API usage (reference §3.7).
+ *   the call may have been applied. Idempotent calls (reads, sign-in, upserts by key, updates and
+ *   deletes by Id) are re-sent; an insert is not — that could duplicate rows — and the caller gets
+ *   UnknownOutcomeError. When no answer came at all (a timeout, a dropped connection, a gateway's
+ *   502/504), Salesforce may still be applying the call — it keeps going after its client has left,
+ *   for up to 10 minutes (reference §5.3) — and the caller is told when that attempt was sent
+ *   (`onDoubt`), so that it can keep newer writes of the same records from landing first.
+ * Every REST response's Sforce-Limit-Info updates the API usage (reference §3.7).
  */
 import http from 'node:http';
 import https from 'node:https';
 import Bottleneck from 'bottleneck';
 import type { Got, Response } from 'got';
-import type { TokenManager } from './auth.js';
+import type { AccessToken } from './auth.js';
 import {
+  InsecureUrlError,
   networkCode,
   NetworkError,
+  parseErrorBody,
   PROXY_REFUSED,
   RateLimitError,
+  RedirectError,
   SalesforceApiError,
   TLS_CERTIFICATE_CODES,
   UnknownOutcomeError,
@@ -30,15 +41,25 @@ import {
 } from './errors.js';
 import type { ApiUsage } from './types.js';
 
-/** A REST call. */
+/** A call to Salesforce. */
 export interface SalesforceRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-  /** `/composite` (relative to /services/data/vNN.N) or an absolute `/services/…` path. May carry a query string. */
-  path: string;
+  /**
+   * A REST call on the instance, sent with the access token: a path relative to
+   * /services/data/vNN.N (`/composite`) or an absolute `/services/…` path. May carry a query string.
+   */
+  path?: string;
+  /**
+   * A call to an absolute URL without the access token: sign-in at the login host, the versions
+   * listing on an instance. Not an API request in Salesforce's accounting (reference §2.1).
+   */
+  url?: string;
   /** Serialised as JSON. */
   body?: unknown;
-  /** A body sent as is (a Composite body assembled from record bytes), with its content type. */
+  /** A body sent as is (a Composite body assembled from record bytes, a CSV file), with its content type. */
   rawBody?: { data: Buffer; contentType: string };
+  /** Sent as application/x-www-form-urlencoded (the token endpoint). */
+  form?: Record<string, string>;
   headers?: Record<string, string>;
   /** Safe to apply twice: re-sent after failures whose outcome is unknown. */
   idempotent: boolean;
@@ -46,8 +67,21 @@ export interface SalesforceRequest {
   kind: string;
   /** Statuses that are answers rather than errors (e.g. 300 for an ambiguous upsert). */
   acceptStatuses?: readonly number[];
+  /** Every status below 500 is an answer (the token endpoint's 400 `{error, error_description}`). */
+  anyAnswer?: boolean;
   /** Incremented for every call sent (retries included), so callers can attribute quota use. */
   counter?: RequestCounter;
+  /** Time allowed for one attempt; the client's default otherwise. */
+  timeoutMs?: number;
+  /** Ends the call (and its retries) as soon as this signal aborts. */
+  signal?: AbortSignal;
+  /**
+   * Called when an attempt was sent and no answer came (a timeout, a dropped connection, a gateway's
+   * 502/504): Salesforce may go on applying it for a while. `sentAt` is when that attempt left.
+   */
+  onDoubt?: (sentAt: number) => void;
+  /** Read the answer as text, not JSON (CSV results). */
+  text?: boolean;
 }
 
 /** A tally of calls sent on someone's behalf. */
@@ -68,9 +102,15 @@ export interface HttpLog {
   debug(message: string): void;
 }
 
+/** Where REST calls get their access token (the token manager, auth.ts). */
+export interface TokenSource {
+  get(): Promise<AccessToken>;
+  /** A fresh token; `stale` is the one that was refused. */
+  refresh(stale?: string): Promise<AccessToken>;
+}
+
 /** Settings of the HTTP client. */
 export interface SalesforceHttpOptions {
-  tokens: TokenManager;
   /** e.g. `v61.0` */
   apiVersion: string;
   got: Got;
@@ -86,8 +126,9 @@ export interface SalesforceHttpOptions {
   apiBudgetPercent?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  now?: () => number;
   log?: HttpLog;
-  /** Extra headers on every call (e.g. Sforce-Call-Options). */
+  /** Extra headers on every REST call (e.g. Sforce-Call-Options). */
   headers?: Record<string, string>;
 }
 
@@ -105,6 +146,9 @@ const NOT_SENT = new Set([
   ...TLS_CERTIFICATE_CODES,
 ]);
 
+/** Answers from a gateway in front of Salesforce: the call may still be running behind it. */
+const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 504]);
+
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The agents got uses for one call. */
@@ -121,16 +165,26 @@ export function keepAliveAgents(maxSockets: number): Agents {
   };
 }
 
-/** The REST client: every call to /services/data goes through `request`. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** True for URLs on this machine's loopback interface (the emulator). */
+export function isLoopbackUrl(url: URL): boolean {
+  return LOOPBACK_HOSTS.has(url.hostname);
+}
+
+/** The client: every call to Salesforce goes through `request`. */
 export class SalesforceHttp {
   private readonly limiter: Bottleneck;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly now: () => number;
+  private tokens: TokenSource | undefined;
+  private currentConcurrency: number;
   /** Latest `api-usage` from Sforce-Limit-Info. */
   usage: ApiUsage | undefined;
-  /** Calls sent, by kind (retries included: each one costs quota). */
+  /** REST calls sent, by kind (retries included: each one costs quota). */
   readonly counts = new Map<string, number>();
-  /** Total calls sent. */
+  /** Total REST calls sent (API requests in Salesforce's accounting). */
   total = 0;
   /** Time spent paused on REQUEST_LIMIT_EXCEEDED, in ms. */
   rateLimitedMs = 0;
@@ -139,8 +193,15 @@ export class SalesforceHttp {
 
   constructor(private readonly options: SalesforceHttpOptions) {
     this.limiter = new Bottleneck({ maxConcurrent: options.maxConcurrent });
+    this.currentConcurrency = options.maxConcurrent;
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Where REST calls get their token; set once the token manager (which signs in through this client) exists. */
+  useTokens(tokens: TokenSource): void {
+    this.tokens = tokens;
   }
 
   /** The API version in use, e.g. `v61.0`. */
@@ -148,42 +209,69 @@ export class SalesforceHttp {
     return this.options.apiVersion;
   }
 
-  /** Sends a call with the retry rules above. */
+  /** Sends a call with the policy above. */
   async request<T>(req: SalesforceRequest): Promise<SalesforceResponse<T>> {
-    const context: RequestContext = { method: req.method, path: req.path.split('?')[0]! };
+    const rest = req.url === undefined;
+    const context: RequestContext = { method: req.method, path: pathOf(req) };
     const maxAttempts = this.options.maxAttempts ?? 6;
     let attempt = 0;
     let refreshed = false;
     let rateLimitWaited = 0;
     let rateLimitAttempt = 0;
     for (;;) {
-      this.checkBudget(context);
-      const token = await this.options.tokens.get();
+      let token: AccessToken | undefined;
+      let url: string;
+      if (rest) {
+        this.checkBudget(context);
+        if (this.tokens === undefined) throw new Error('REST call before a token source was set');
+        token = await this.tokens.get();
+        url = this.restUrl(req.path!, token.instanceUrl);
+      } else {
+        url = req.url!;
+      }
+      const target = checkUrl(url, context);
       let response: Response<string>;
+      const sentAt = this.now();
       try {
-        response = await this.limiter.schedule(() => this.send(req, token.instanceUrl, token.accessToken));
+        response = await this.limiter.schedule(() => this.send(req, target, token));
       } catch (error) {
+        if (req.signal?.aborted === true) throw new DOMException('call stopped', 'AbortError');
         const code = networkCode(error);
         const sent = !NOT_SENT.has(code) && !code.startsWith(PROXY_REFUSED);
         attempt += 1;
         if (sent && !req.idempotent)
-          throw new UnknownOutcomeError(context, `connection failed after sending: ${code}`);
+          throw new UnknownOutcomeError(context, `connection failed after sending: ${code}`, sentAt);
+        if (sent) req.onDoubt?.(sentAt);
         if (attempt >= maxAttempts) throw new NetworkError(code, context, sent, error);
         await this.backoff(attempt, undefined, `${context.method} ${context.path} failed (${code})`);
         continue;
       }
-      this.recordUsage(response.headers['sforce-limit-info']);
+      if (rest) this.recordUsage(response.headers['sforce-limit-info']);
       const status = response.statusCode;
-      if (status < 300 || req.acceptStatuses?.includes(status)) {
+      if (status >= 300 && status < 400 && !req.acceptStatuses?.includes(status)) {
+        throw new RedirectError(
+          { ...context, host: `${target.protocol}//${target.host}` },
+          status,
+          originOf(response.headers.location, target),
+        );
+      }
+      if (
+        status < 300 ||
+        req.acceptStatuses?.includes(status) ||
+        (req.anyAnswer === true && status < 500 && !(rest && status === 401))
+      ) {
+        if (req.text === true) {
+          return { status, body: response.body as T, headers: response.headers };
+        }
         let body: T;
         try {
-          body = this.parse<T>(response.body);
+          body = parse<T>(response.body);
         } catch {
           // Answered, but not in a form we can read (a proxy's page, a cut-off body): what the call
           // did is as unknown as after a dropped connection, and handled the same way.
           const what = `HTTP ${status} with an answer that is not JSON (${describeBody(response)})`;
           attempt += 1;
-          if (!req.idempotent) throw new UnknownOutcomeError(context, what);
+          if (!req.idempotent) throw new UnknownOutcomeError(context, what, sentAt);
           if (attempt >= maxAttempts) {
             throw new SalesforceApiError(status, 'UNREADABLE_RESPONSE', `${what}, ${attempt} times`, context);
           }
@@ -192,11 +280,15 @@ export class SalesforceHttp {
         }
         return { status, body, headers: response.headers };
       }
-      const error = firstError(response.body);
-      if (status === 401 && !refreshed) {
+      const error = parseErrorBody(response.body) ?? {
+        errorCode: '',
+        message: response.body.slice(0, 200),
+        fields: [],
+      };
+      if (rest && status === 401 && !refreshed) {
         // One shared refresh, then one more try (PRODUCT.md section 7).
         refreshed = true;
-        await this.options.tokens.refresh(token.accessToken);
+        await this.tokens!.refresh(token!.accessToken);
         continue;
       }
       if ((status === 403 && error.errorCode === 'REQUEST_LIMIT_EXCEEDED') || status === 429) {
@@ -224,8 +316,10 @@ export class SalesforceHttp {
           throw new UnknownOutcomeError(
             context,
             `HTTP ${status}${error.errorCode ? ` ${error.errorCode}` : ''}`,
+            sentAt,
           );
         }
+        if (GATEWAY_STATUSES.has(status)) req.onDoubt?.(sentAt);
         if (attempt >= maxAttempts) {
           throw new SalesforceApiError(status, error.errorCode || `HTTP_${status}`, error.message, context);
         }
@@ -247,9 +341,27 @@ export class SalesforceHttp {
     return this.usage === undefined ? undefined : this.usage.max - this.usage.used;
   }
 
+  /** Calls allowed in flight at once. */
+  get concurrency(): number {
+    return this.currentConcurrency;
+  }
+
+  /** Changes the calls allowed in flight (adaptive concurrency); calls already running go on. */
+  setConcurrency(maxConcurrent: number): void {
+    if (maxConcurrent === this.currentConcurrency) return;
+    this.currentConcurrency = maxConcurrent;
+    this.limiter.updateSettings({ maxConcurrent });
+  }
+
   /** Waits for calls in flight to finish and stops the limiter. */
   async stop(): Promise<void> {
     await this.limiter.stop({ dropWaitingJobs: false });
+  }
+
+  private restUrl(path: string, instanceUrl: string): string {
+    return path.startsWith('/services/')
+      ? `${instanceUrl}${path}`
+      : `${instanceUrl}/services/data/${this.options.apiVersion}${path}`;
   }
 
   private checkBudget(context: RequestContext): void {
@@ -266,31 +378,33 @@ export class SalesforceHttp {
 
   private async send(
     req: SalesforceRequest,
-    instanceUrl: string,
-    accessToken: string,
+    url: URL,
+    token: AccessToken | undefined,
   ): Promise<Response<string>> {
-    const url = req.path.startsWith('/services/')
-      ? `${instanceUrl}${req.path}`
-      : `${instanceUrl}/services/data/${this.options.apiVersion}${req.path}`;
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${accessToken}`,
-      accept: 'application/json',
-      ...this.options.headers,
-      ...req.headers,
-    };
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token !== undefined) {
+      headers.authorization = `Bearer ${token.accessToken}`;
+      Object.assign(headers, this.options.headers);
+    }
+    Object.assign(headers, req.headers);
     // A Buffer body: got handles a long string body noticeably slower (measured: ~1 ms more CPU per
     // 370 KB Composite call), and these calls carry up to 1,020 records.
     let body: Buffer | undefined;
     if (req.rawBody !== undefined) {
       body = req.rawBody.data;
       headers['content-type'] = req.rawBody.contentType;
+    } else if (req.form !== undefined) {
+      body = Buffer.from(new URLSearchParams(req.form).toString());
+      headers['content-type'] = 'application/x-www-form-urlencoded';
     } else if (req.body !== undefined) {
       body = Buffer.from(JSON.stringify(req.body));
       headers['content-type'] = 'application/json';
     }
-    this.total += 1;
-    this.counts.set(req.kind, (this.counts.get(req.kind) ?? 0) + 1);
-    if (req.counter !== undefined) req.counter.requests += 1;
+    if (token !== undefined) {
+      this.total += 1;
+      this.counts.set(req.kind, (this.counts.get(req.kind) ?? 0) + 1);
+      if (req.counter !== undefined) req.counter.requests += 1;
+    }
     return this.options.got(url, {
       method: req.method,
       headers,
@@ -298,15 +412,11 @@ export class SalesforceHttp {
       throwHttpErrors: false,
       retry: { limit: 0 },
       followRedirect: false,
-      timeout: { request: this.options.timeoutMs },
+      timeout: { request: req.timeoutMs ?? this.options.timeoutMs },
       responseType: 'text',
       decompress: true,
+      ...(req.signal === undefined ? {} : { signal: req.signal }),
     });
-  }
-
-  private parse<T>(text: string): T {
-    if (text.length === 0) return undefined as T;
-    return JSON.parse(text) as T;
   }
 
   private recordUsage(header: string | string[] | undefined): void {
@@ -343,28 +453,49 @@ export class SalesforceHttp {
   }
 }
 
+/** The path a call is known by in errors and logs: never a query string, which may carry values. */
+function pathOf(req: SalesforceRequest): string {
+  const where = req.path ?? safePath(req.url!);
+  return where.split('?')[0]!;
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/**
+ * The URL a call may go to: https anywhere, plain http only on loopback (PRODUCT.md section 3). The
+ * login host and the instance are checked when the config is read and when a token names them; this
+ * is the last line, for every call.
+ */
+function checkUrl(url: string, context: RequestContext): URL {
+  const target = new URL(url);
+  if (target.protocol === 'https:' || (target.protocol === 'http:' && isLoopbackUrl(target))) return target;
+  throw new InsecureUrlError(context, `${target.protocol}//${target.host}`);
+}
+
+/** Where a redirect pointed: its origin only (a path or query could carry anything). */
+function originOf(location: string | undefined, base: URL): string {
+  if (location === undefined || location === '') return '(no Location)';
+  try {
+    const url = new URL(location, base);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return '(an unreadable Location)';
+  }
+}
+
+function parse<T>(text: string): T {
+  if (text.length === 0) return undefined as T;
+  return JSON.parse(text) as T;
+}
+
 /** What an unreadable answer was, without its content: its type and size. */
 function describeBody(response: Response<string>): string {
   const type = response.headers['content-type'];
   return `${typeof type === 'string' ? type.split(';')[0] : 'no content type'}, ${response.body.length} characters`;
-}
-
-/** The first `{errorCode, message, fields}` of a REST error body (an array), tolerating other shapes. */
-function firstError(text: string): { errorCode: string; message: string; fields: string[] } {
-  try {
-    const body = JSON.parse(text) as unknown;
-    const first = (Array.isArray(body) ? body[0] : body) as Record<string, unknown> | undefined;
-    if (first && typeof first === 'object') {
-      const pick = (...values: unknown[]): string =>
-        values.find((v): v is string => typeof v === 'string') ?? '';
-      return {
-        errorCode: pick(first.errorCode, first.error),
-        message: pick(first.message, first.error_description),
-        fields: Array.isArray(first.fields) ? (first.fields as string[]) : [],
-      };
-    }
-  } catch {
-    // not JSON: an HTML error page from a proxy, say
-  }
-  return { errorCode: '', message: text.slice(0, 200), fields: [] };
 }

@@ -2,7 +2,8 @@
  * SOQL (reference §5.4): literal quoting that no key value can escape, paged queries that follow
  * `nextRecordsUrl`, and Id look-ups by a key field batched five queries per Composite call.
  */
-import { SalesforceApiError } from './errors.js';
+import { compositeGets } from './composite.js';
+import { parseErrorBody, SalesforceApiError } from './errors.js';
 import type { RequestCounter, SalesforceHttp } from './http.js';
 import type { QueryResult } from './types.js';
 
@@ -185,37 +186,22 @@ export async function lookupIds(
   if (literals.length > 0) queries.push(`${prefix}${literals.join(',')})`);
 
   const matches: KeyMatch[] = [];
-  const apiBase = `/services/data/${http.apiVersion}`;
   for (let i = 0; i < queries.length; i += 5) {
     const group = queries.slice(i, i + 5);
-    const body = {
-      allOrNone: false,
-      compositeRequest: group.map((q, j) => ({
-        method: 'GET',
-        url: `${apiBase}/query/?q=${encodeURIComponent(q)}`,
-        referenceId: `q${j}`,
-      })),
-    };
-    const response = await http.request<{
-      compositeResponse: Array<{ body: unknown; httpStatusCode: number; referenceId: string }>;
-    }>({
-      method: 'POST',
-      path: '/composite',
-      body,
-      idempotent: true,
-      kind: 'composite',
-      ...(counter ? { counter } : {}),
-    });
-    for (const sub of response.body.compositeResponse) {
-      if (sub.httpStatusCode >= 300) {
-        const first = (Array.isArray(sub.body) ? sub.body[0] : sub.body) as
-          { errorCode?: string; message?: string } | undefined;
-        throw new SalesforceApiError(
-          sub.httpStatusCode,
-          first?.errorCode ?? `HTTP_${sub.httpStatusCode}`,
-          first?.message ?? '',
-          { method: 'GET', path: `/query (Id look-up on ${object}.${field.name})` },
-        );
+    const answers = await compositeGets(
+      http,
+      group.map((q) => `/query/?q=${encodeURIComponent(q)}`),
+      'composite',
+      counter,
+    );
+    for (const sub of answers) {
+      if (sub === undefined || sub.httpStatusCode >= 300) {
+        const error = sub === undefined ? undefined : parseErrorBody(sub.body);
+        const status = sub?.httpStatusCode ?? 0;
+        throw new SalesforceApiError(status, error?.errorCode ?? `HTTP_${status}`, error?.message ?? '', {
+          method: 'GET',
+          path: `/query (Id look-up on ${object}.${field.name})`,
+        });
       }
       let page = sub.body as QueryResult<Record<string, unknown>>;
       collect(page.records, field.name, matches);

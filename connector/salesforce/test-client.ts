@@ -14,19 +14,34 @@ export const INSTANCE = 'https://acme.my.salesforce.com';
 
 /** A client with a refresh-token login; `options` override the defaults (concurrency, sleep, …). */
 export function testClient(options: Partial<SalesforceHttpOptions> = {}): SalesforceHttp {
-  const tokens = new TokenManager({
-    loginUrl: LOGIN,
-    credentials: { authType: 'oauth2_refresh_token', clientId: 'cid', refreshToken: 'rt' },
-    jwtAudience: LOGIN,
-    http: got,
-  });
-  return new SalesforceHttp({
-    tokens,
+  const http = new SalesforceHttp({
     apiVersion: 'v61.0',
     got,
     maxConcurrent: 2,
     timeoutMs: 5000,
     rateLimitMaxWaitMs: 60_000,
+    ...options,
+  });
+  http.useTokens(
+    new TokenManager({
+      loginUrl: LOGIN,
+      credentials: { authType: 'oauth2_refresh_token', clientId: 'cid', refreshToken: 'rt' },
+      jwtAudience: LOGIN,
+      http,
+    }),
+  );
+  return http;
+}
+
+/** A client with no token source, for calls to absolute URLs (sign-in). */
+export function bareClient(options: Partial<SalesforceHttpOptions> = {}): SalesforceHttp {
+  return new SalesforceHttp({
+    apiVersion: 'v61.0',
+    got,
+    maxConcurrent: 2,
+    timeoutMs: 5000,
+    rateLimitMaxWaitMs: 60_000,
+    sleep: () => Promise.resolve(),
     ...options,
   });
 }
