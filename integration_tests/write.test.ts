@@ -405,16 +405,18 @@ describe('state messages', () => {
 });
 
 describe('bad input', () => {
-  it('skips garbage lines with a warning naming the line, and keeps every record', async () => {
+  it('skips garbage lines with a warning naming the line, keeps every record, and counts a RECORD it cannot read as rejected', async () => {
     const input = `${record('contacts', contactRow(1))}this is not json\n{"type":"RECORD"}\n[]\n${record('contacts', contactRow(2))}${streamState('contacts', 1, 1)}`;
     const result = await write(contactsConfig(), contactsCatalog(), input);
     expect(result.code).toBe(0);
     expect(emulator.count('Contact')).toBe(2);
     const text = logText(result);
     expect(text).toContain('Skipped stdin line 2: not JSON');
-    expect(text).toContain('Skipped stdin line 3: RECORD without a "record" object');
+    expect(text).toContain(
+      'Rejected lines that could not be read row 1: INVALID_RECORD: stdin line 3 could not be read as an Airbyte RECORD (RECORD without a "record" object)',
+    );
     expect(text).toContain('Skipped stdin line 4: not a JSON object');
-    expect(text).toContain('Skipped 3 stdin lines that were not Airbyte messages.');
+    expect(text).toContain('Skipped 2 stdin lines that were not Airbyte messages.');
     expect(states(result)[0].destinationStats).toEqual({ recordCount: 2, rejectedRecordCount: 0 });
   });
 

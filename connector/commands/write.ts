@@ -38,7 +38,8 @@ import {
   writeKindFor,
   type Target,
 } from '../mapping/target.js';
-import { readMessageBatches } from '../protocol/reader.js';
+import { readMessageBatches, type SkippedItem } from '../protocol/reader.js';
+import { stateLine } from '../protocol/state-echo.js';
 import {
   streamKey,
   streamLabel,
@@ -80,6 +81,20 @@ interface WriteStream extends StreamContext {
 const MAX_LATE_WARNINGS = 10;
 /** Stdin lines skipped with a warning each; later ones are counted in the summary. */
 const MAX_SKIP_WARNINGS = 10;
+/** Streams not in the catalog that are told and counted one by one; the rest share one count. */
+const MAX_UNKNOWN_STREAMS = 20;
+/** The key of RECORD lines whose stream could not be read. */
+const UNREADABLE = 'unreadable\u0002';
+/** The key the unknown streams beyond MAX_UNKNOWN_STREAMS share. */
+const OTHER_UNKNOWN = 'unknown\u0002(other)';
+
+/** A RECORD line holding bytes that are not UTF-8: its text is not what the source meant to send. */
+const INVALID_UTF8: SalesforceRecordError = {
+  statusCode: 'INVALID_UTF8',
+  message:
+    'the RECORD line holds bytes that are not valid UTF-8 (the Airbyte protocol is UTF-8), so its values cannot be written as the source meant them; fix the encoding in the source',
+  fields: [],
+};
 
 /** Runs write; resolves with the exit code or throws a ConnectorError. */
 export async function runWrite(
@@ -124,9 +139,9 @@ async function write(
   // A dry run writes nothing, so it echoes no state: the platform persists echoed states, and a cursor
   // moved past rows that were never written would make the next real sync skip them.
   let withheldStates = 0;
-  const checkpoints = new Checkpoints((state) => {
+  const checkpoints = new Checkpoints((state, raw) => {
     if (config.advanced.dryRun) withheldStates += 1;
-    else void ctx.emitter.emit({ type: 'STATE', state });
+    else void ctx.emitter.emitLine(stateLine(raw, state as Record<string, unknown>, state.destinationStats!));
   });
   const loader = new Loader(connection.http, checkpoints, outcomes, ctx.logger, {
     // One job beyond the calls in flight keeps Salesforce busy while the next batch is built; more
@@ -143,6 +158,7 @@ async function write(
   }
 
   const unknownStreams = new Map<string, StreamTally>();
+  let unreadable: StreamTally | undefined;
   let recordsRead = 0;
   const flushDue = (): void => {
     for (const s of streams.values()) {
@@ -235,7 +251,7 @@ async function write(
     outcomes.reject(
       stream.tally,
       {
-        key: rowKey ?? `row ${row}`,
+        key: rowKey === undefined ? `row ${row}` : rowKey === '' ? `row ${row} (empty key)` : rowKey,
         namespace: stream.namespace,
         record: keepRecords ? data : undefined,
       },
@@ -244,24 +260,55 @@ async function write(
     checkpoints.end(epoch, stream.key, 'rejected');
   };
 
+  /**
+   * A line the reader could not read. When its start says it carried a RECORD, that row is counted
+   * as rejected (in its place among the states), never silently dropped; other lines are told in
+   * the log, the first ones one by one and the rest as a count.
+   */
+  const skippedLine = (skipped: SkippedItem): void => {
+    if (skipped.record !== undefined) {
+      recordsRead += 1;
+      const error: SalesforceRecordError = {
+        statusCode: 'INVALID_RECORD',
+        message: `stdin line ${skipped.line} could not be read as an Airbyte RECORD (${skipped.reason})`,
+        fields: [],
+      };
+      const { stream, namespace } = skipped.record;
+      if (stream === undefined) {
+        // No stream to count it in: a tally of its own, so it still shows as rejected.
+        unreadable ??= outcomes.stream(UNREADABLE, 'lines that could not be read', '(none)', '(unreadable)');
+        const epoch = checkpoints.arrive();
+        outcomes.reject(unreadable, { key: `row ${unreadable.rejected + 1}` }, error);
+        checkpoints.end(epoch, UNREADABLE, 'rejected');
+      } else rejectUnreadable(namespace ? { name: stream, namespace } : { name: stream }, error);
+      return;
+    }
+    outcomes.skippedLines += 1;
+    if (outcomes.skippedLines > MAX_SKIP_WARNINGS) return;
+    ctx.logger.warn(
+      `Skipped stdin line ${skipped.line}: ${skipped.reason}${skipped.excerpt ? ` (starts with ${JSON.stringify(skipped.excerpt)})` : ''}.${
+        outcomes.skippedLines === MAX_SKIP_WARNINGS
+          ? ' Further skipped lines are counted in the summary, not logged.'
+          : ''
+      }`,
+    );
+  };
+
+  /** A row whose line could not be used as sent: rejected with `error` in its stream (known or not). */
+  const rejectUnreadable = (descriptor: StreamDescriptor, error: SalesforceRecordError): void => {
+    const stream = streams.get(streamKey(descriptor));
+    if (stream === undefined) {
+      rejectUnknownStream(ctx, outcomes, checkpoints, unknownStreams, descriptor, error);
+      return;
+    }
+    rejectRow(stream, ++stream.rows, checkpoints.arrive(), undefined, error);
+  };
+
   // A stop while the source is idle: end the read that is waiting for stdin.
   const stopReading = (): void => void ctx.stdin.destroy();
   ctx.signal.addEventListener('abort', stopReading, { once: true });
   try {
-    const input = readMessageBatches(ctx.stdin, {
-      onSkip: (skipped) => {
-        outcomes.skippedLines += 1;
-        // The first lines are told one by one; the rest are counted in the summary.
-        if (outcomes.skippedLines > MAX_SKIP_WARNINGS) return;
-        ctx.logger.warn(
-          `Skipped stdin line ${skipped.line}: ${skipped.reason}${skipped.excerpt ? ` (starts with ${JSON.stringify(skipped.excerpt)})` : ''}.${
-            outcomes.skippedLines === MAX_SKIP_WARNINGS
-              ? ' Further skipped lines are counted in the summary, not logged.'
-              : ''
-          }`,
-        );
-      },
-    });
+    const input = readMessageBatches(ctx.stdin);
     reading: for await (const messages of input) {
       // States and logs wait in stdout's buffer while its reader is slow: read no more input until
       // they have left, or memory grows with every state the platform has not taken yet.
@@ -270,9 +317,12 @@ async function write(
         if (ctx.signal.aborted || loader.failure !== undefined) break reading;
         if (message.type === 'RECORD') {
           recordsRead += 1;
-          if (accept(message.record)) await loader.capacity();
+          if (message.invalidUtf8 === true) rejectUnreadable(descriptorOf(message.record), INVALID_UTF8);
+          else if (accept(message.record)) await loader.capacity();
         } else if (message.type === 'STATE') {
-          checkpoints.state(message.state);
+          checkpoints.state(message.state, message.raw);
+        } else if (message.type === 'SKIPPED') {
+          skippedLine(message);
         } else if (
           message.type === 'TRACE' &&
           message.trace.type === 'STREAM_STATUS' &&
@@ -664,28 +714,46 @@ function rejectUnknownStream(
   checkpoints: Checkpoints,
   unknown: Map<string, StreamTally>,
   descriptor: StreamDescriptor,
+  error: SalesforceRecordError = NOT_IN_CATALOG,
 ): void {
-  const key = streamKey(descriptor);
+  let key = streamKey(descriptor);
   let tally = unknown.get(key);
   if (tally === undefined) {
-    tally = outcomes.stream(`unknown\u0002${key}`, streamLabel(descriptor), '(none)', '(not configured)');
-    unknown.set(key, tally);
-    ctx.logger.error(
-      `Records for stream "${streamLabel(descriptor)}" arrived, but the configured catalog does not list that stream: they are rejected (UNKNOWN_STREAM). Add the stream to the connection, or check the source.`,
-    );
+    // Work per bad input is bounded: past the first names, every other unknown stream shares one
+    // tally and one key (a source sending a new name per row must not grow memory or the log).
+    if (unknown.size >= MAX_UNKNOWN_STREAMS) {
+      key = OTHER_UNKNOWN;
+      tally = unknown.get(OTHER_UNKNOWN);
+      if (tally === undefined) {
+        tally = outcomes.stream(
+          OTHER_UNKNOWN,
+          'other streams not in the catalog',
+          '(none)',
+          '(not configured)',
+        );
+        unknown.set(OTHER_UNKNOWN, tally);
+        ctx.logger.error(
+          `Records of more than ${MAX_UNKNOWN_STREAMS} streams the configured catalog does not list arrived: they are rejected (UNKNOWN_STREAM), and streams after these are counted together. Add the streams to the connection, or check the source.`,
+        );
+      }
+    } else {
+      tally = outcomes.stream(`unknown\u0002${key}`, streamLabel(descriptor), '(none)', '(not configured)');
+      unknown.set(key, tally);
+      ctx.logger.error(
+        `Records for stream "${streamLabel(descriptor)}" arrived, but the configured catalog does not list that stream: they are rejected (UNKNOWN_STREAM). Add the stream to the connection, or check the source.`,
+      );
+    }
   }
   const epoch = checkpoints.arrive();
-  outcomes.reject(
-    tally,
-    { key: `row ${tally.rejected + 1}` },
-    {
-      statusCode: 'UNKNOWN_STREAM',
-      message: 'the configured catalog does not list this stream',
-      fields: [],
-    },
-  );
+  outcomes.reject(tally, { key: `row ${tally.rejected + 1}` }, error);
   checkpoints.end(epoch, key, 'rejected');
 }
+
+const NOT_IN_CATALOG: SalesforceRecordError = {
+  statusCode: 'UNKNOWN_STREAM',
+  message: 'the configured catalog does not list this stream',
+  fields: [],
+};
 
 function warnLateColumns(ctx: CommandContext, stream: WriteStream, final = false): void {
   const fresh = stream.plan.lateDropped.slice(stream.lateWarned);

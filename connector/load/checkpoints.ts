@@ -24,6 +24,8 @@ interface Epoch {
   counts: Map<string, Counts>;
   /** The state that closed this epoch (undefined for the open one). */
   state?: AirbyteStateMessage;
+  /** The line the state arrived on, echoed as received (protocol/state-echo.ts). */
+  raw?: string | undefined;
 }
 
 /** Tracks unfinished records per epoch and releases states in order. */
@@ -36,7 +38,7 @@ export class Checkpoints {
   /** Counts of released epochs not yet reported by a state of their stream. */
   private readonly carried = new Map<string, Counts>();
 
-  constructor(private readonly release: (state: AirbyteStateMessage) => void) {
+  constructor(private readonly release: (state: AirbyteStateMessage, raw: string | undefined) => void) {
     this.epochs.set(0, this.current);
   }
 
@@ -59,9 +61,13 @@ export class Checkpoints {
     if (epoch.unfinished === 0 && epochNumber === this.head) this.drain();
   }
 
-  /** A STATE arrived: it closes the open epoch and is released when that epoch's records have ended. */
-  state(state: AirbyteStateMessage): void {
+  /**
+   * A STATE arrived: it closes the open epoch and is released when that epoch's records have ended.
+   * `raw` is the line it came on, handed back on release so that it can be echoed byte for byte.
+   */
+  state(state: AirbyteStateMessage, raw?: string): void {
     this.current.state = state;
+    this.current.raw = raw;
     this.open += 1;
     this.current = { unfinished: 0, counts: new Map() };
     this.epochs.set(this.open, this.current);
@@ -96,7 +102,7 @@ export class Checkpoints {
       this.epochs.delete(this.head);
       this.head += 1;
       state.destinationStats = { ...(state.destinationStats ?? {}), ...this.statsFor(state) };
-      this.release(state);
+      this.release(state, epoch.raw);
     }
   }
 

@@ -142,7 +142,8 @@ export function singleSafe(operation: SyncMode, item: Item): boolean {
 
 /** How logs name a row. */
 export function rowLabel(item: Item): string {
-  return item.rawKey ?? `row ${item.row}`;
+  if (item.rawKey === undefined) return `row ${item.row}`;
+  return item.rawKey === '' ? `row ${item.row} (empty key)` : item.rawKey;
 }
 
 /** The number of input rows an item stands for. */

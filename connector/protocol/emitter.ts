@@ -25,6 +25,19 @@ export class Emitter {
     if (this.closed) return Promise.resolve();
     let line = JSON.stringify(message);
     if (this.redactor !== undefined && needsRedaction(message)) line = this.redactor.redact(line);
+    return this.write(line);
+  }
+
+  /**
+   * Writes one message already serialised: a STATE echoed as it was received (state-echo.ts).
+   * Not redacted: a state is the source's own data, handed back untouched.
+   */
+  emitLine(line: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.write(line);
+  }
+
+  private write(line: string): Promise<void> {
     const ok = this.out.write(line + '\n');
     if (ok) return this.waiting ?? Promise.resolve();
     this.waiting ??= new Promise<void>((resolve) => {

@@ -196,8 +196,18 @@ export interface ConfiguredAirbyteCatalog {
 
 /** Every `AirbyteMessage` this connector reads or writes, discriminated by `type`. */
 export type AirbyteMessage =
-  | { type: 'RECORD'; record: AirbyteRecordMessage }
-  | { type: 'STATE'; state: AirbyteStateMessage }
+  | {
+      type: 'RECORD';
+      record: AirbyteRecordMessage;
+      /** Set by the reader when the line held bytes that are not UTF-8 (the row is then refused). */
+      invalidUtf8?: boolean;
+    }
+  | {
+      type: 'STATE';
+      state: AirbyteStateMessage;
+      /** Set by the reader: the line the state arrived on, so it can be echoed exactly (state-echo.ts). */
+      raw?: string;
+    }
   | { type: 'LOG'; log: AirbyteLogMessage }
   | { type: 'SPEC'; spec: ConnectorSpecification }
   | { type: 'CONNECTION_STATUS'; connectionStatus: AirbyteConnectionStatus }

@@ -99,7 +99,9 @@ describe('stdin reader', () => {
       1000,
     );
     expect(messages).toHaveLength(2);
-    expect(skipped).toEqual([{ line: 2, reason: 'line longer than 1000 characters', excerpt: '' }]);
+    expect(skipped).toEqual([
+      { line: 2, reason: 'line longer than 1000 characters', excerpt: 'x'.repeat(60) },
+    ]);
   });
 
   it('parses a huge line below the limit (a 5 MB record)', async () => {
@@ -129,5 +131,71 @@ describe('stdin reader', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(produced).toBeLessThan(100);
     await iterator.return?.(undefined);
+  });
+});
+
+describe('stdin reader: what the source got wrong', () => {
+  it('reads a line that starts with a byte-order mark (at the start of stdin or of any line)', async () => {
+    const { messages, skipped } = await collect([`\uFEFF${record(1)}\n\uFEFF${record(2)}\n`]);
+    expect(messages).toHaveLength(2);
+    expect(skipped).toEqual([]);
+  });
+
+  it('keeps the exact line of a STATE, for an echo byte for byte', async () => {
+    const line = '{"type":"STATE","state":{"data":{"cursor":1234567890123456789}}}';
+    const { messages } = await collect([`${line}\r\n`]);
+    expect(messages[0]).toMatchObject({ type: 'STATE', raw: line });
+  });
+
+  it('marks a RECORD whose line is not UTF-8, and only that one, also when the bad byte ends a chunk', async () => {
+    const good = Buffer.from(`${record(1)}\n`);
+    const bad = Buffer.concat([
+      Buffer.from('{"type":"RECORD","record":{"stream":"s","data":{"name":"caf'),
+      Buffer.from([0xe9]), // Latin-1 é: not UTF-8
+      Buffer.from('"},"emitted_at":1}}\n'),
+    ]);
+    const after = Buffer.from(`${record(3)}\n`);
+    const all = Buffer.concat([good, bad, after]);
+    const cut = good.length + bad.indexOf(0xe9) + 1;
+    const { messages } = await collect([all.subarray(0, cut), all.subarray(cut)]);
+    expect(messages.map((m) => (m as { invalidUtf8?: boolean }).invalidUtf8 === true)).toEqual([
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  it('does not mark a valid multi-byte character split across chunks', async () => {
+    const line = Buffer.from(
+      `${JSON.stringify({ type: 'RECORD', record: { stream: 's', data: { n: '€€' }, emitted_at: 1 } })}\n`,
+    );
+    const at = line.indexOf(Buffer.from('€')) + 1;
+    const { messages } = await collect([line.subarray(0, at), line.subarray(at)]);
+    expect((messages[0] as { invalidUtf8?: boolean }).invalidUtf8).toBeUndefined();
+    expect(messages[0]).toMatchObject({ record: { data: { n: '€€' } } });
+  });
+
+  it('skips a STATE whose line is not UTF-8 (it could not be echoed as received)', async () => {
+    const bad = Buffer.concat([
+      Buffer.from('{"type":"STATE","state":{"data":{"c":"'),
+      Buffer.from([0xff]),
+      Buffer.from('"}}}\n'),
+    ]);
+    const { messages, skipped } = await collect([bad]);
+    expect(messages).toEqual([]);
+    expect(skipped[0]!.reason).toContain('not UTF-8');
+  });
+
+  it('says which stream an unreadable RECORD line belonged to, so its row can be counted', async () => {
+    const { skipped } = await collect([
+      '{"type":"RECORD","record":{"stream":"contacts","namespace":"crm","data":{"a":\n',
+    ]);
+    expect(skipped[0]).toMatchObject({ line: 1, record: { stream: 'contacts', namespace: 'crm' } });
+  });
+
+  it('keeps only the head of an overlong line and tells its stream', async () => {
+    const head = '{"type":"RECORD","record":{"stream":"big","data":{"x":"';
+    const { skipped } = await collect([head, 'y'.repeat(5000), '"}}}\n', `${record(1)}\n`], 1000);
+    expect(skipped[0]).toMatchObject({ line: 1, record: { stream: 'big' } });
   });
 });

@@ -6,7 +6,7 @@
  * The protocol says lines that are not AirbyteMessages are dropped (airbyte-protocol-notes §1.2):
  * such lines are reported through `onSkip` and never end the run.
  */
-import { StringDecoder } from 'node:string_decoder';
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { MESSAGE_TYPES, type AirbyteMessage } from './messages.js';
 
@@ -17,35 +17,107 @@ export interface SkippedLine {
   reason: string;
   /** The first characters of the line, for the log. */
   excerpt: string;
+  /**
+   * The line looks like a RECORD (its start says `"type":"RECORD"`) of this stream, as far as its
+   * start tells: the row it carried cannot be written, and must be counted as rejected, not lost.
+   */
+  record?: { stream?: string; namespace?: string };
 }
+
+/** A skipped line, in the order of the messages around it (the write path counts its row there). */
+export interface SkippedItem extends SkippedLine {
+  type: 'SKIPPED';
+}
+
+/** What the reader yields: messages, and the lines it could not read, in stdin order. */
+export type ReadItem = AirbyteMessage | SkippedItem;
 
 /** Reader options. */
 export interface ReaderOptions {
-  /** Lines longer than this many characters are skipped, not buffered further (default 128 MiB). */
+  /**
+   * Lines longer than this many characters are not parsed (default 32 MiB). Salesforce cannot
+   * store a record anywhere near that size (its largest field holds 131,072 characters), and
+   * parsing one would hold several copies of it in memory.
+   */
   maxLineLength?: number;
-  onSkip?: (skipped: SkippedLine) => void;
 }
 
-const DEFAULT_MAX_LINE = 128 * 1024 * 1024;
+const DEFAULT_MAX_LINE = 32 * 1024 * 1024;
 const EXCERPT = 60;
+/** How much of an overlong or unreadable line is kept to tell what it was (its type and stream). */
+const HEAD = 4096;
+const BOM = 0xfeff;
 
 /**
- * Yields the AirbyteMessages read from `input`, in order, as arrays: every complete line of a chunk
- * at once. One await per chunk instead of one per line keeps the per-row cost down; the consumer
- * still applies backpressure, because the next chunk is read only when it asks for the next array.
+ * Yields what is read from `input`, in order, as arrays: every complete line of a chunk at once.
+ * One await per chunk instead of one per line keeps the per-row cost down; the consumer still
+ * applies backpressure, because the next chunk is read only when it asks for the next array.
+ *
+ * Bytes that are not UTF-8 (the protocol's encoding) are found per line: such a RECORD is marked
+ * `invalidUtf8` (its text holds replacement characters, so its values are not what the source
+ * meant), and such a STATE is skipped, since it could not be echoed byte for byte.
  */
 export async function* readMessageBatches(
   input: Readable,
   options: ReaderOptions = {},
-): AsyncGenerator<AirbyteMessage[]> {
-  const decoder = new StringDecoder('utf8');
+): AsyncGenerator<ReadItem[]> {
   const lines = new LineParser(options);
+  let carry: Buffer | undefined;
   for await (const chunk of input) {
-    const batch = lines.push(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+    if (typeof chunk === 'string') {
+      const batch = lines.push(chunk);
+      if (batch.length > 0) yield batch;
+      continue;
+    }
+    let bytes = chunk as Buffer;
+    if (carry !== undefined) {
+      bytes = Buffer.concat([carry, bytes]);
+      carry = undefined;
+    }
+    const end = completeEnd(bytes);
+    if (end < bytes.length) carry = bytes.subarray(end);
+    const whole = end === bytes.length ? bytes : bytes.subarray(0, end);
+    const batch = isUtf8(whole) ? lines.push(whole.toString('utf8')) : pushChecked(lines, whole);
     if (batch.length > 0) yield batch;
   }
-  const batch = lines.end(decoder.end());
+  const rest = carry === undefined ? [] : pushChecked(lines, carry);
+  const batch = [...rest, ...lines.end()];
   if (batch.length > 0) yield batch;
+}
+
+/**
+ * The index after the last complete UTF-8 sequence: a chunk may end inside a character, whose
+ * remaining bytes come with the next chunk.
+ */
+function completeEnd(bytes: Buffer): number {
+  const n = bytes.length;
+  for (let back = 1; back <= 3 && back <= n; back += 1) {
+    const b = bytes[n - back]!;
+    if (b < 0x80) return n; // ASCII: complete
+    if (b >= 0xc0) {
+      // A lead byte: is its sequence complete?
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+      return back >= need ? n : n - back;
+    }
+  }
+  return n;
+}
+
+/** The slow path for a chunk that is not valid UTF-8: decodes it line by line and marks the bad lines. */
+function pushChecked(lines: LineParser, bytes: Buffer): ReadItem[] {
+  let text = '';
+  const bad: number[] = [];
+  let from = 0;
+  while (from <= bytes.length) {
+    let nl = bytes.indexOf(0x0a, from);
+    if (nl === -1) nl = bytes.length;
+    const segment = bytes.subarray(from, nl);
+    if (!isUtf8(segment)) bad.push(text.length);
+    text += segment.toString('utf8');
+    if (nl < bytes.length) text += '\n';
+    from = nl + 1;
+  }
+  return lines.push(text, bad);
 }
 
 /**
@@ -54,94 +126,155 @@ export async function* readMessageBatches(
  */
 class LineParser {
   private readonly maxLine: number;
-  private readonly onSkip: (skipped: SkippedLine) => void;
   private pending = '';
+  /** The pending line holds bytes that were not UTF-8. */
+  private pendingBad = false;
+  /** The pending line is over the limit: only its head is kept. */
   private overlong = false;
   private lineNo = 0;
 
   constructor(options: ReaderOptions) {
     this.maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
-    this.onSkip = options.onSkip ?? (() => undefined);
   }
 
-  /** The messages of every line that `text` completes. */
-  push(text: string): AirbyteMessage[] {
-    const batch: AirbyteMessage[] = [];
+  /**
+   * The items of every line that `text` completes. `bad` lists offsets in `text` that fall in lines
+   * holding bytes that were not UTF-8.
+   */
+  push(text: string, bad?: readonly number[]): ReadItem[] {
+    const batch: ReadItem[] = [];
     let start = 0;
+    let b = 0;
     let nl = text.indexOf('\n');
     while (nl !== -1) {
-      this.line(
-        this.pending.length > 0 ? this.pending + text.slice(start, nl) : text.slice(start, nl),
-        batch,
-      );
+      let lineBad = this.pendingBad;
+      if (bad !== undefined) {
+        while (b < bad.length && bad[b]! < nl) {
+          if (bad[b]! >= start) lineBad = true;
+          b += 1;
+        }
+      }
+      if (this.overlong) this.line('', lineBad, batch);
+      else
+        this.line(
+          this.pending.length > 0 ? this.pending + text.slice(start, nl) : text.slice(start, nl),
+          lineBad,
+          batch,
+        );
       this.pending = '';
+      this.pendingBad = false;
+      this.overlong = false;
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
+    if (bad !== undefined && b < bad.length) this.pendingBad = true;
     if (start < text.length && !this.overlong) {
       this.pending += text.slice(start);
       if (this.pending.length > this.maxLine) {
         this.overlong = true;
-        this.pending = '';
+        this.pending = this.pending.slice(0, HEAD);
       }
     }
     return batch;
   }
 
-  /** The message of a last line without a newline, if any. */
-  end(text: string): AirbyteMessage[] {
-    const batch: AirbyteMessage[] = [];
-    const rest = this.pending + text;
+  /** The items of a last line without a newline, if any. */
+  end(): ReadItem[] {
+    const batch: ReadItem[] = [];
+    if (this.pending.length > 0 || this.overlong)
+      this.line(this.overlong ? '' : this.pending, this.pendingBad, batch);
     this.pending = '';
-    if (rest.length > 0 || this.overlong) this.line(rest, batch);
     return batch;
   }
 
-  private line(line: string, into: AirbyteMessage[]): void {
+  private line(line: string, bad: boolean, into: ReadItem[]): void {
     this.lineNo += 1;
     if (this.overlong) {
-      this.overlong = false;
-      this.onSkip({ line: this.lineNo, reason: `line longer than ${this.maxLine} characters`, excerpt: '' });
+      const head = this.pending;
+      into.push(skipped(this.lineNo, `line longer than ${this.maxLine} characters`, head, recordHint(head)));
       return;
     }
-    const message = parseLine(line, this.lineNo, this.onSkip);
-    if (message !== undefined) into.push(message);
+    const item = parseLine(line, this.lineNo);
+    if (item === undefined) return;
+    if (bad && item.type !== 'SKIPPED') {
+      if (item.type === 'RECORD') (item as { invalidUtf8?: boolean }).invalidUtf8 = true;
+      else if (item.type === 'STATE') {
+        into.push(
+          skipped(
+            this.lineNo,
+            'STATE with bytes that are not UTF-8 (it could not be echoed as received)',
+            line,
+          ),
+        );
+        return;
+      }
+    }
+    into.push(item);
   }
 }
 
-/** Yields the AirbyteMessages read from `input`, one at a time, in order. */
-export async function* readMessages(
-  input: Readable,
-  options: ReaderOptions = {},
-): AsyncGenerator<AirbyteMessage> {
-  for await (const batch of readMessageBatches(input, options)) yield* batch;
+function skipped(line: number, reason: string, text: string, record?: SkippedLine['record']): SkippedItem {
+  const item: SkippedItem = { type: 'SKIPPED', line, reason, excerpt: text.slice(0, EXCERPT) };
+  if (record !== undefined) item.record = record;
+  return item;
 }
 
-/** Parses one line; undefined (after reporting) for blank lines, non-JSON and non-messages. */
-export function parseLine(
-  raw: string,
-  lineNo: number,
-  onSkip: (skipped: SkippedLine) => void,
-): AirbyteMessage | undefined {
-  const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+/**
+ * Whether the start of a line that could not be read says it was a RECORD, and of which stream: the
+ * row it carried is then counted as rejected rather than lost. Only the head is looked at.
+ */
+function recordHint(head: string): SkippedLine['record'] {
+  const text = head.slice(0, HEAD);
+  if (!/"type"\s*:\s*"RECORD"/.test(text)) return undefined;
+  const hint: { stream?: string; namespace?: string } = {};
+  const stream = /"stream"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
+  const namespace = /"namespace"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
+  try {
+    if (stream) hint.stream = JSON.parse(stream[1]!) as string;
+    if (namespace) hint.namespace = JSON.parse(namespace[1]!) as string;
+  } catch {
+    // an escape JSON does not know: the stream stays unknown
+  }
+  return hint;
+}
+
+/** Yields the AirbyteMessages read from `input`, one at a time, in order; skipped lines go to `onSkip`. */
+export async function* readMessages(
+  input: Readable,
+  options: ReaderOptions & { onSkip?: (skipped: SkippedLine) => void } = {},
+): AsyncGenerator<AirbyteMessage> {
+  for await (const batch of readMessageBatches(input, options)) {
+    for (const item of batch) {
+      if (item.type === 'SKIPPED') {
+        const { type: _type, ...line } = item;
+        options.onSkip?.(line);
+      } else yield item;
+    }
+  }
+}
+
+/** Parses one line; undefined for blank lines, a SKIPPED item for non-JSON and non-messages. */
+export function parseLine(raw: string, lineNo: number): AirbyteMessage | SkippedItem | undefined {
+  let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  // A byte-order mark (some writers put one at the start of a file, or of every line) is no part of
+  // the JSON: it would make the line unreadable and its record lost.
+  if (line.charCodeAt(0) === BOM) line = line.slice(1);
   if (line.trim().length === 0) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (error) {
-    onSkip({
-      line: lineNo,
-      reason: `not JSON (${(error as Error).message})`,
-      excerpt: line.slice(0, EXCERPT),
-    });
-    return undefined;
+    return skipped(lineNo, `not JSON (${(error as Error).message.slice(0, 200)})`, line, recordHint(line));
   }
   const problem = messageProblem(value);
   if (problem !== undefined) {
-    onSkip({ line: lineNo, reason: problem, excerpt: line.slice(0, EXCERPT) });
-    return undefined;
+    const hint = isObject(value) && value.type === 'RECORD' ? recordHint(line) : undefined;
+    return skipped(lineNo, problem, line, hint);
   }
-  return value as AirbyteMessage;
+  const message = value as AirbyteMessage;
+  // Kept to echo the state exactly as it came (state-echo.ts).
+  if (message.type === 'STATE') message.raw = line;
+  return message;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

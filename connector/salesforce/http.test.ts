@@ -1,8 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
-import { NetworkError, RateLimitError, SalesforceApiError, UnknownOutcomeError } from './errors.js';
+import {
+  InsecureUrlError,
+  NetworkError,
+  RateLimitError,
+  RedirectError,
+  SalesforceApiError,
+  UnknownOutcomeError,
+} from './errors.js';
 import type { SalesforceHttpOptions, SalesforceRequest } from './http.js';
-import { INSTANCE, LOGIN, testClient } from './test-client.js';
+import { bareClient, INSTANCE, LOGIN, testClient, tokenOnce } from './test-client.js';
 
 const token = (n: number) => ({
   access_token: `00D000000000001!token${n}`,
@@ -246,5 +253,104 @@ describe('Salesforce HTTP client', () => {
     expect((error as Error).message).toBe(
       'PATCH /sobjects/Account/001000000000001AAA → 400 MALFORMED_ID: Account ID: id value of incorrect type',
     );
+  });
+});
+
+describe('the one policy for every call', () => {
+  const form = { grant_type: 'refresh_token', client_id: 'cid', refresh_token: 'the-refresh-token' };
+
+  it.each([302, 307, 301, 308])(
+    'follows no %i redirect of a sign-in: the error names where it pointed, and nothing is re-sent',
+    async (status) => {
+      const login = nock(LOGIN)
+        .post('/services/oauth2/token')
+        .reply(status, '', { Location: 'http://collector.example.net:8080/steal?x=1' });
+      const error = await bareClient()
+        .request({
+          method: 'POST',
+          url: `${LOGIN}/services/oauth2/token`,
+          form,
+          idempotent: true,
+          kind: 'oauth',
+          anyAnswer: true,
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RedirectError);
+      expect(error).toMatchObject({ status, location: 'http://collector.example.net:8080' });
+      expect((error as Error).message).not.toContain('the-refresh-token');
+      expect((error as Error).message).not.toContain('steal');
+      login.done();
+    },
+  );
+
+  it('follows no redirect of a REST call either (the access token stays with the instance)', async () => {
+    tokenOnce();
+    const api = nock(INSTANCE)
+      .get('/services/data/v61.0/sobjects/')
+      .reply(302, '', { Location: 'https://other.example.com/services/data/v61.0/sobjects/' });
+    const error = await client([])
+      .request({ method: 'GET', path: '/sobjects/', idempotent: true, kind: 'describe' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedirectError);
+    expect(error).toMatchObject({ status: 302, location: 'https://other.example.com' });
+    api.done();
+  });
+
+  it('refuses plain http off loopback before anything is sent, and allows it on loopback', async () => {
+    const error = await bareClient()
+      .request({
+        method: 'POST',
+        url: 'http://login.example.com/services/oauth2/token',
+        form,
+        idempotent: true,
+        kind: 'oauth',
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InsecureUrlError);
+    expect(error).toMatchObject({ origin: 'http://login.example.com' });
+    const local = nock('http://127.0.0.1:4555')
+      .get('/services/data/')
+      .reply(200, [{ version: '61.0' }]);
+    const ok = await bareClient().request({
+      method: 'GET',
+      url: 'http://127.0.0.1:4555/services/data/',
+      idempotent: true,
+      kind: 'versions',
+    });
+    expect(ok.body).toEqual([{ version: '61.0' }]);
+    local.done();
+  });
+
+  it('tells the caller when an idempotent call timed out after it was sent, then re-sends it', async () => {
+    tokenOnce();
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .delay(200)
+      .reply(200, { compositeResponse: [] })
+      .post('/services/data/v61.0/composite')
+      .reply(200, { compositeResponse: [] });
+    const doubts: number[] = [];
+    const r = await client([], { timeoutMs: 50, now: () => 1234 }).request({
+      ...compositeCall(true),
+      onDoubt: (sentAt) => doubts.push(sentAt),
+    });
+    expect(r.status).toBe(200);
+    expect(doubts).toEqual([1234]);
+    api.done();
+  });
+
+  it('does not call an answered 500 a doubt (Salesforce finished it), but a gateway 504 is one', async () => {
+    tokenOnce();
+    const api = nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .reply(500, [{ errorCode: 'UNKNOWN_EXCEPTION', message: 'boom' }])
+      .post('/services/data/v61.0/composite')
+      .reply(504, 'gateway timeout')
+      .post('/services/data/v61.0/composite')
+      .reply(200, { compositeResponse: [] });
+    const doubts: number[] = [];
+    await client([], { now: () => 7 }).request({ ...compositeCall(true), onDoubt: (t) => doubts.push(t) });
+    expect(doubts).toEqual([7]);
+    api.done();
   });
 });
