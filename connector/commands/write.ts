@@ -141,7 +141,7 @@ async function write(
   let withheldStates = 0;
   const checkpoints = new Checkpoints((state, raw) => {
     if (config.advanced.dryRun) withheldStates += 1;
-    else void ctx.emitter.emitLine(stateLine(raw, state as Record<string, unknown>, state.destinationStats!));
+    else void ctx.emitter.emitLine(stateLine(raw, state, state.destinationStats!));
   });
   const loader = new Loader(connection.http, checkpoints, outcomes, ctx.logger, {
     // One job beyond the calls in flight keeps Salesforce busy while the next batch is built; more

@@ -246,7 +246,8 @@ export async function* readMessages(
   for await (const batch of readMessageBatches(input, options)) {
     for (const item of batch) {
       if (item.type === 'SKIPPED') {
-        const { type: _type, ...line } = item;
+        const line: SkippedLine = { line: item.line, reason: item.reason, excerpt: item.excerpt };
+        if (item.record !== undefined) line.record = item.record;
         options.onSkip?.(line);
       } else yield item;
     }
