@@ -29,7 +29,7 @@ import { finishMirror, MirrorKeys } from '../load/mirror.js';
 import { Outcomes, type StreamTally } from '../load/outcomes.js';
 import { logSummary, progressLine } from '../load/summary.js';
 import { findField } from '../mapping/fields.js';
-import { mapRecord, planStream, type StreamPlan } from '../mapping/record.js';
+import { mapRecord, planStream, type MapResult, type StreamPlan } from '../mapping/record.js';
 import {
   OPERATION_FOR_SYNC_MODE,
   resolveTarget,
@@ -87,6 +87,16 @@ const MAX_UNKNOWN_STREAMS = 20;
 const UNREADABLE = 'unreadable\u0002';
 /** The key the unknown streams beyond MAX_UNKNOWN_STREAMS share. */
 const OTHER_UNKNOWN = 'unknown\u0002(other)';
+
+/** The rejection of a row whose values the connector could not turn into a Salesforce record. */
+function unusableRow(error: unknown): SalesforceRecordError {
+  const what = error instanceof RangeError ? 'a value nested too deeply' : 'a value it cannot serialise';
+  return {
+    statusCode: 'INVALID_RECORD',
+    message: `the row holds ${what} (${error instanceof Error ? error.message : String(error)}); no Salesforce field takes such a value`,
+    fields: [],
+  };
+}
 
 /** A RECORD line holding bytes that are not UTF-8: its text is not what the source meant to send. */
 const INVALID_UTF8: SalesforceRecordError = {
@@ -201,15 +211,25 @@ async function write(
       });
       return false;
     }
-    const mapped = mapRecord(stream.plan, data);
+    let mapped: MapResult;
+    let json: string;
+    try {
+      mapped = mapRecord(stream.plan, data);
+      // The payload may be `data` itself (mapRecord): it is serialised, never changed.
+      json = mapped.ok ? JSON.stringify(mapped.payload) : '';
+    } catch (error) {
+      // No single row may stop the sync, whatever its shape (a value nested thousands deep makes
+      // JSON.stringify throw RangeError): it is refused, and the rest go on.
+      rejectRow(stream, row, epoch, data, unusableRow(error));
+      return false;
+    }
     if (stream.plan.lateDropped.length > stream.lateWarned) warnLateColumns(ctx, stream);
     if (!mapped.ok) {
       rejectRow(stream, row, epoch, data, mapped.error);
       return false;
     }
     const arena = stream.arena;
-    // The payload may be `data` itself (mapRecord): it is serialised, never changed.
-    arena.append(JSON.stringify(mapped.payload), stream.lastKey);
+    arena.append(json, stream.lastKey);
     let key: string | undefined;
     const rawKey = stream.keyField === undefined ? undefined : mapped.key;
     if (rawKey !== undefined) {

@@ -7,7 +7,7 @@
 import { accessSync, constants, createWriteStream, openSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { echo } from '../mapping/coerce.js';
+import { echo, jsonPreview } from '../mapping/coerce.js';
 import type { Logger } from '../logger.js';
 import type { SalesforceRecordError } from '../salesforce/types.js';
 
@@ -160,7 +160,7 @@ export class Outcomes {
         fields: error.fields,
         ...(row.record !== undefined ? { record: row.record } : {}),
       };
-      this.file.write(`${JSON.stringify(line)}\n`);
+      this.file.write(`${rejectedLine(line)}\n`);
     }
   }
 
@@ -181,6 +181,23 @@ export class Outcomes {
     if (file === undefined) return;
     this.file = undefined;
     await new Promise<void>((resolve) => file.end(() => resolve()));
+  }
+}
+
+/**
+ * A rejected row as one JSON line. A record nested too deeply for JSON.stringify (which recurses)
+ * is written as the start of its JSON text instead, so that one row cannot stop the sync.
+ */
+function rejectedLine(row: RejectedRow): string {
+  try {
+    return JSON.stringify(row);
+  } catch {
+    const { record, ...rest } = row;
+    return JSON.stringify({
+      ...rest,
+      recordPreview: jsonPreview(record, 64 * 1024),
+      recordNote: 'the record is nested too deeply to be written whole; this is the start of its JSON text',
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DescribeField, DescribeSObject } from '../salesforce/types.js';
-import { converterFor, echo, Rejection } from './coerce.js';
+import { converterFor, echo, jsonPreview, Rejection } from './coerce.js';
 import { findField } from './fields.js';
 import { loadDescribe } from './test-fixtures.js';
 
@@ -390,5 +390,21 @@ describe('other types', () => {
   it('passes values of types it does not model on to Salesforce', () => {
     const json = synthetic({ name: 'Data__c', label: 'Data', type: 'json' });
     expect(ok(json, { a: [1] })).toEqual({ a: [1] });
+  });
+});
+
+describe('jsonPreview and echo of hostile values', () => {
+  it('quote a value nested 100,000 deep without recursing, cut to length', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i += 1) deep = [deep];
+    expect(echo(deep)).toBe(`${'['.repeat(100)}…`);
+    expect(jsonPreview({ a: [1, { b: 'c' }], d: null, e: undefined }, 1000)).toBe(
+      '{"a":[1,{"b":"c"}],"d":null,"e":null}',
+    );
+  });
+
+  it('stop early on a huge array', () => {
+    const big = new Array(1_000_000).fill(7);
+    expect(jsonPreview(big, 10)).toBe('[7,7,7,7,7');
   });
 });

@@ -32,9 +32,60 @@ export function echo(value: unknown): string {
     typeof value === 'string'
       ? value
       : typeof value === 'object' && value !== null
-        ? JSON.stringify(value)
+        ? jsonPreview(value, ECHO_MAX + 1)
         : String(value);
   return text.length > ECHO_MAX ? `${text.slice(0, ECHO_MAX)}…` : text;
+}
+
+/**
+ * The first `max` characters (or so) of a value's JSON text, without serialising the rest: a value
+ * from a source may be megabytes long or nested thousands deep, where JSON.stringify, which
+ * recurses, throws RangeError. Walks with its own stack and stops as soon as it has enough.
+ */
+export function jsonPreview(value: unknown, max: number): string {
+  let out = '';
+  // Each frame: an array (items read by index) or an object (its keys), and the next position.
+  const stack: Array<{
+    array: unknown[] | undefined;
+    object: Record<string, unknown>;
+    keys: string[];
+    at: number;
+  }> = [];
+  let next: unknown = value;
+  let pending = true;
+  while (out.length < max) {
+    if (pending) {
+      pending = false;
+      if (Array.isArray(next)) {
+        out += '[';
+        stack.push({ array: next, object: {}, keys: [], at: 0 });
+      } else if (next !== null && typeof next === 'object') {
+        out += '{';
+        const object = next as Record<string, unknown>;
+        stack.push({ array: undefined, object, keys: Object.keys(object), at: 0 });
+      } else {
+        out += next === undefined ? 'null' : (JSON.stringify(next) ?? 'null');
+      }
+      continue;
+    }
+    const frame = stack[stack.length - 1];
+    if (frame === undefined) break;
+    const size = frame.array === undefined ? frame.keys.length : frame.array.length;
+    if (frame.at >= size) {
+      out += frame.array === undefined ? '}' : ']';
+      stack.pop();
+      continue;
+    }
+    if (frame.at > 0) out += ',';
+    if (frame.array === undefined) {
+      const key = frame.keys[frame.at]!;
+      out += `${JSON.stringify(key)}:`;
+      next = frame.object[key];
+    } else next = frame.array[frame.at];
+    frame.at += 1;
+    pending = true;
+  }
+  return out;
 }
 
 /** One per-record error for one field, in Salesforce's shape. */

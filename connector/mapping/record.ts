@@ -5,7 +5,7 @@
  * (PRODUCT.md §6), costing no API call.
  */
 import type { SalesforceRecordError } from '../salesforce/types.js';
-import { Rejection, requiredFieldsMissing } from './coerce.js';
+import { jsonPreview, Rejection, requiredFieldsMissing } from './coerce.js';
 import type { ColumnPlan, StreamPlan } from './plan.js';
 
 export { planStream } from './plan.js';
@@ -144,7 +144,7 @@ function finish(plan: StreamPlan, payload: Record<string, unknown>): MapResult {
         ? value
         : typeof value === 'number' || typeof value === 'boolean'
           ? value.toString()
-          : JSON.stringify(value);
+          : jsonPreview(value, 1024);
   }
 
   const required = plan.required;
