@@ -545,6 +545,15 @@ export class Loader {
       this.commit(stream, item, 'unchanged');
       return;
     }
+    if (kind === 'update' && stream.keyField?.isId === true && noSuchRecord(error)) {
+      // One code for one situation (PRODUCT.md section 5): update by external ID says NOT_FOUND for
+      // a key that matches nothing, so update by Id does too, keeping Salesforce's own words.
+      this.reject(stream, item, {
+        ...notFound(stream, item),
+        message: `${notFound(stream, item).message} (Salesforce: ${error.message})`,
+      });
+      return;
+    }
     this.reject(stream, item, error);
   }
 }
@@ -617,6 +626,19 @@ function singleRequest(stream: StreamContext, item: Item, kind: WriteKind): Sing
       return { kind, object, externalIdField: field, value: item.rawKey!, body: JSON.stringify(fields) };
     }
   }
+}
+
+/**
+ * Salesforce's answer to an update of an Id that names no record: INVALID_CROSS_REFERENCE_KEY from a
+ * collection (about the record's own Id: no fields, or `Id`), NOT_FOUND from a single-record PATCH.
+ * The same code about a lookup field (`fields: ['AccountId']`) is about that field, not the record.
+ */
+function noSuchRecord(error: SalesforceRecordError): boolean {
+  if (error.statusCode === 'NOT_FOUND') return true;
+  return (
+    error.statusCode === 'INVALID_CROSS_REFERENCE_KEY' &&
+    (error.fields.length === 0 || (error.fields.length === 1 && error.fields[0] === 'Id'))
+  );
 }
 
 function notFound(stream: StreamContext, item: Item): SalesforceRecordError {

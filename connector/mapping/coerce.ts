@@ -8,6 +8,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_valid_date_formats.htm);
  * error codes and messages: same file §5.2.
  */
+import { canonicalId } from '../salesforce/ids.js';
 import type { DescribeField, SalesforceRecordError } from '../salesforce/types.js';
 
 /** A value a converter refused, carrying the per-record error Salesforce would have answered. */
@@ -446,11 +447,19 @@ function isValidId(text: string): boolean {
 }
 
 /** Ids and lookups by Id: 15 or 18 characters, any other text is `MALFORMED_ID`. */
-function idConverter(field: DescribeField, errorField: string): Converter {
+/**
+ * Record Ids. For the object's own Id (`keyPrefix` given: update and remove by Id), an Id whose
+ * three-character key prefix names another object is refused here, before any call: a collection
+ * delete takes bare Ids with no object, so a Contact stream handed an Account's Id would delete the
+ * Account (reference §2: Describe's keyPrefix names the object of every record Id).
+ */
+function idConverter(field: DescribeField, errorField: string, keyPrefix?: string | null): Converter {
   return (value) => {
     const text = toText(value);
     if (text === undefined) return invalidType(field, value, errorField);
-    return isValidId(text) ? text : malformedId(field, text, errorField);
+    if (!isValidId(text)) return malformedId(field, text, errorField);
+    if (keyPrefix && !canonicalId(text).startsWith(keyPrefix)) return malformedId(field, text, errorField);
+    return text;
   };
 }
 
@@ -469,7 +478,12 @@ const passThrough: Converter = (value) => value;
  * The converter for one field, chosen by its Describe type. `errorField` is the API name errors name in
  * `fields` (a lookup's reference field, when the value is for a parent's External ID field).
  */
-export function converterFor(field: DescribeField, errorField = field.name): Converter {
+export function converterFor(
+  field: DescribeField,
+  errorField = field.name,
+  /** The object's key prefix (Describe `keyPrefix`), which its own record Ids start with. */
+  keyPrefix?: string | null,
+): Converter {
   switch (field.type) {
     case 'string':
     case 'textarea':
@@ -504,6 +518,7 @@ export function converterFor(field: DescribeField, errorField = field.name): Con
     case 'time':
       return timeConverter(field, errorField);
     case 'id':
+      return idConverter(field, errorField, keyPrefix);
     case 'reference':
       return idConverter(field, errorField);
     case 'base64':

@@ -401,7 +401,7 @@ class ColumnResolver {
     return {
       column,
       target: field.name,
-      convert: converterFor(field),
+      convert: converterFor(field, field.name, this.describe.keyPrefix),
       lookup: field.type === 'reference' && relationship !== '' ? this.lookupObject(field) : undefined,
       lookupTarget: relationship,
       nullMode,

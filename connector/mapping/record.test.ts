@@ -525,3 +525,24 @@ describe('mapRecord copies a record only when it must', () => {
     expect(payloadOf(mapRecord(skip, data))).toEqual({ Email: 'a@example.com', Department: 'Ops' });
   });
 });
+
+describe("an Id of another object (Describe's keyPrefix)", () => {
+  it('is refused MALFORMED_ID for update and remove by Id, before any call; the object’s own Ids pass in any spelling', () => {
+    for (const keyOnly of [false, true]) {
+      const p = plan(contact, { kind: 'update', matchingField: 'Id', keyOnly });
+      const account = mapRecord(p, { Id: '001xx000003DGb2AAG' });
+      expect(account).toEqual({
+        ok: false,
+        error: {
+          statusCode: 'MALFORMED_ID',
+          message: 'Contact ID: id value of incorrect type: 001xx000003DGb2AAG',
+          fields: ['Id'],
+        },
+      });
+      expect(mapRecord(p, { Id: '003xx000004TmiQAAS' }).ok).toBe(true);
+      expect(mapRecord(p, { Id: '003xx000004TmiQ' }).ok).toBe(true);
+      // An 18-character Id whose letters lost their case (a case-insensitive warehouse).
+      expect(mapRecord(p, { Id: '003XX000004TMIQAAS' }).ok).toBe(true);
+    }
+  });
+});
