@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { toConnectorError } from './connection.js';
+import { toConnectorError } from './failure.js';
 import { ConfigError, SystemError, TransientError, toErrorTrace } from './errors.js';
 import {
   networkCode,

@@ -10,7 +10,7 @@ import { runDiscover } from './commands/discover.js';
 import { runLogin } from './commands/login.js';
 import { runSpec } from './commands/spec.js';
 import { runWrite } from './commands/write.js';
-import { toConnectorError } from './connection.js';
+import { toConnectorError } from './failure.js';
 import { errorTraceMessage } from './errors.js';
 import { createLogger } from './logger.js';
 import { Emitter } from './protocol/emitter.js';

@@ -6,7 +6,8 @@
  * Every outcome prints exactly one CONNECTION_STATUS; a FAILED one says what to fix.
  */
 import { loadSpec, parseConfig, readJsonFile, type Config } from '../config.js';
-import { connect, toConnectorError } from '../connection.js';
+import { connect } from '../connection.js';
+import { toConnectorError } from '../failure.js';
 import type { ConnectorError } from '../errors.js';
 import { ConfigError, errorTraceMessage, SystemError, TransientError } from '../errors.js';
 import {

@@ -4,7 +4,8 @@
  * concurrency limit. An object that cannot be described is skipped with a warning; an auth or
  * network failure ends the run with a TRACE of the right failure type.
  */
-import { connect, toConnectorError } from '../connection.js';
+import { connect } from '../connection.js';
+import { toConnectorError } from '../failure.js';
 import { ConfigError, TransientError } from '../errors.js';
 import { buildDestinationCatalog } from '../mapping/catalog.js';
 import { configuredTargets } from '../mapping/target.js';

@@ -12,7 +12,8 @@ import { checkHostUrl, DEFAULT_API_VERSION } from '../config.js';
 import { ConfigError, TransientError } from '../errors.js';
 import { OAuthError } from '../salesforce/errors.js';
 import { SalesforceHttp } from '../salesforce/http.js';
-import { httpClient, toConnectorError } from '../connection.js';
+import { httpClient } from '../connection.js';
+import { toConnectorError } from '../failure.js';
 import type { CommandContext } from './context.js';
 
 type LoginCommand = Extract<Command, { name: 'login' }>;

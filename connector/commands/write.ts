@@ -10,7 +10,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadCatalog } from '../catalog.js';
 import type { Config } from '../config.js';
-import { connect, toConnectorError, type Connection } from '../connection.js';
+import { connect, type Connection } from '../connection.js';
+import { toConnectorError } from '../failure.js';
 import { apiVersionProblem, persistRotatedToken, readCommandConfig, stopReason } from './context.js';
 import { ConfigError, isAbort, SystemError, TransientError } from '../errors.js';
 import { attributesKey, ByteArena, standalone, textOf } from '../load/arena.js';
