@@ -49,6 +49,7 @@ describe('config validation', () => {
       apiBudgetPercent: 95,
       rateLimitMaxWaitSeconds: 300,
       requestTimeoutSeconds: 120,
+      lostAnswerWaitSeconds: 600,
     });
     expect(config.credentials).toEqual({
       authType: 'oauth2_refresh_token',

@@ -54,6 +54,11 @@ export interface AdvancedSettings {
   apiBudgetPercent: number;
   rateLimitMaxWaitSeconds: number;
   requestTimeoutSeconds: number;
+  /**
+   * How long after a call whose answer was lost the newer rows of its records wait: Salesforce may
+   * still apply the lost call until its own limit on a call (10 minutes) has passed.
+   */
+  lostAnswerWaitSeconds: number;
   rejectedRecordsPath?: string;
 }
 
@@ -448,6 +453,7 @@ function toConfig(raw: Record<string, unknown>, original: Record<string, unknown
     apiBudgetPercent: a.api_budget_percent as number,
     rateLimitMaxWaitSeconds: a.rate_limit_max_wait_seconds as number,
     requestTimeoutSeconds: a.request_timeout_seconds as number,
+    lostAnswerWaitSeconds: typeof a.lost_answer_wait_seconds === 'number' ? a.lost_answer_wait_seconds : 600,
   };
   if (typeof a.rejected_records_path === 'string' && a.rejected_records_path !== '') {
     advanced.rejectedRecordsPath = a.rejected_records_path;

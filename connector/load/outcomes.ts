@@ -24,6 +24,8 @@ export interface StreamTally {
   operation: string;
   committed: number;
   rejected: number;
+  /** Rejections the connector made itself before any call (a value Salesforce would refuse, a bad line). */
+  rejectedLocally: number;
   /** API requests sent for this stream (retries and look-ups included). */
   requests: number;
   changes: Record<Change, number>;
@@ -101,6 +103,7 @@ export class Outcomes {
         operation,
         committed: 0,
         rejected: 0,
+        rejectedLocally: 0,
         requests: 0,
         changes: { created: 0, updated: 0, deleted: 0, unchanged: 0, merged: 0, dry_run: 0 },
         byCode: new Map(),
@@ -132,22 +135,30 @@ export class Outcomes {
   /** Counts, logs (capped) and optionally writes one rejected row. */
   reject(
     tally: StreamTally,
-    row: { key: string; namespace?: string | undefined; record?: Record<string, unknown> | undefined },
+    row: {
+      key: string;
+      namespace?: string | undefined;
+      record?: Record<string, unknown> | undefined;
+      /** Refused by the connector before any call (no API request spent). */
+      local?: boolean;
+    },
     error: SalesforceRecordError,
     count = 1,
   ): void {
     tally.rejected += count;
+    if (row.local === true) tally.rejectedLocally += count;
     const seen = tally.byCode.get(error.statusCode) ?? 0;
     tally.byCode.set(error.statusCode, seen + count);
     if (seen < LOG_CAP_PER_CODE) {
       const fields = error.fields.length > 0 ? ` [fields: ${error.fields.join(', ')}]` : '';
-      const more =
-        seen + 1 === LOG_CAP_PER_CODE
-          ? ` (further ${error.statusCode} rejections of this stream are counted in the summary, not logged)`
-          : '';
       // The key is a value of the row: cut like values in messages, or one LOG line could be megabytes.
       this.logger.warn(
-        `Rejected ${tally.label} ${echo(row.key)}: ${error.statusCode}: ${error.message}${fields}${more}`,
+        `Rejected ${tally.label} ${echo(row.key)}: ${error.statusCode}: ${error.message}${fields}`,
+      );
+    } else if (seen === LOG_CAP_PER_CODE) {
+      // Said once, when there is a further one to speak of.
+      this.logger.warn(
+        `${tally.label}: further ${error.statusCode} rejections are counted in the summary, not logged one by one.`,
       );
     }
     if (this.file !== undefined && this.fileError === undefined) {

@@ -58,6 +58,10 @@ export interface CompositeOptions {
   /** True when every subrequest can be applied twice harmlessly (upsert, update, delete). */
   idempotent: boolean;
   counter?: RequestCounter;
+  /** Told when an attempt's answer was lost after it was sent (see SalesforceRequest.onDoubt). */
+  onDoubt?: (sentAt: number) => void;
+  /** Called just before each attempt leaves; may throw to stop it unsent. */
+  beforeSend?: () => void;
 }
 
 /** One subrequest's answer in a Composite response. */
@@ -243,6 +247,8 @@ export async function sendComposite(
     idempotent: options.idempotent,
     kind: 'composite',
     ...(options.counter ? { counter: options.counter } : {}),
+    ...(options.onDoubt ? { onDoubt: options.onDoubt } : {}),
+    ...(options.beforeSend ? { beforeSend: options.beforeSend } : {}),
   });
   const byRef = new Map<string, CompositeSubresponse>();
   for (const sub of response.body?.compositeResponse ?? []) byRef.set(sub.referenceId, sub);

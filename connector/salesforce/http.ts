@@ -80,6 +80,11 @@ export interface SalesforceRequest {
    * 502/504): Salesforce may go on applying it for a while. `sentAt` is when that attempt left.
    */
   onDoubt?: (sentAt: number) => void;
+  /**
+   * Called in the limiter's slot just before each attempt leaves: throwing there stops the call
+   * unsent (an insert after the run has failed must not go out, whatever was already queued).
+   */
+  beforeSend?: () => void;
   /** Read the answer as text, not JSON (CSV results). */
   text?: boolean;
 }
@@ -190,6 +195,10 @@ export class SalesforceHttp {
   rateLimitedMs = 0;
   /** Retries after 5xx or network failures. */
   retries = 0;
+  /** Salesforce answered REQUEST_LIMIT_EXCEEDED (or 429) during this run. */
+  limitSeen = false;
+  /** REST calls in flight now. */
+  private inFlight = 0;
 
   constructor(private readonly options: SalesforceHttpOptions) {
     this.limiter = new Bottleneck({ maxConcurrent: options.maxConcurrent });
@@ -233,7 +242,10 @@ export class SalesforceHttp {
       let response: Response<string>;
       const sentAt = this.now();
       try {
-        response = await this.limiter.schedule(() => this.send(req, target, token));
+        response = await this.limiter.schedule(() => {
+          req.beforeSend?.();
+          return this.send(req, target, token);
+        });
       } catch (error) {
         if (req.signal?.aborted === true) throw new DOMException('call stopped', 'AbortError');
         const code = networkCode(error);
@@ -292,6 +304,7 @@ export class SalesforceHttp {
         continue;
       }
       if ((status === 403 && error.errorCode === 'REQUEST_LIMIT_EXCEEDED') || status === 429) {
+        this.limitSeen = true;
         rateLimitAttempt += 1;
         const delay = this.delayFor(rateLimitAttempt, response);
         if (rateLimitWaited + delay > this.options.rateLimitMaxWaitMs) {
@@ -339,6 +352,20 @@ export class SalesforceHttp {
   /** Remaining daily API requests, if Salesforce has told us. */
   get remaining(): number | undefined {
     return this.usage === undefined ? undefined : this.usage.max - this.usage.used;
+  }
+
+  /**
+   * True once the org's API limit is near: Salesforce answered REQUEST_LIMIT_EXCEEDED in this run, or
+   * the requests left under the budget (by the last Sforce-Limit-Info) are no more than the calls
+   * that may be in flight. Callers that must not overshoot (inserts) then send one call at a time.
+   */
+  get limitPressure(): boolean {
+    if (this.limitSeen) return true;
+    const usage = this.usage;
+    if (usage === undefined || usage.max === 0) return false;
+    const budget = Math.min(100, this.options.apiBudgetPercent ?? 100);
+    const left = Math.floor((usage.max * budget) / 100) - usage.used;
+    return left <= Math.max(this.inFlight, this.currentConcurrency) + 1;
   }
 
   /** Calls allowed in flight at once. */
@@ -405,18 +432,23 @@ export class SalesforceHttp {
       this.counts.set(req.kind, (this.counts.get(req.kind) ?? 0) + 1);
       if (req.counter !== undefined) req.counter.requests += 1;
     }
-    return this.options.got(url, {
-      method: req.method,
-      headers,
-      ...(body === undefined ? {} : { body }),
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      followRedirect: false,
-      timeout: { request: req.timeoutMs ?? this.options.timeoutMs },
-      responseType: 'text',
-      decompress: true,
-      ...(req.signal === undefined ? {} : { signal: req.signal }),
-    });
+    this.inFlight += 1;
+    try {
+      return await this.options.got(url, {
+        method: req.method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        throwHttpErrors: false,
+        retry: { limit: 0 },
+        followRedirect: false,
+        timeout: { request: req.timeoutMs ?? this.options.timeoutMs },
+        responseType: 'text',
+        decompress: true,
+        ...(req.signal === undefined ? {} : { signal: req.signal }),
+      });
+    } finally {
+      this.inFlight -= 1;
+    }
   }
 
   private recordUsage(header: string | string[] | undefined): void {

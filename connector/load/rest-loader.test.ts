@@ -3,8 +3,11 @@ import nock from 'nock';
 import { INSTANCE, testClient, tokenOnce } from '../salesforce/test-client.js';
 import { attributesKey, ByteArena } from './arena.js';
 import { Checkpoints } from './checkpoints.js';
-import { Loader, normalizeKey, type Item, type KeyField, type StreamContext } from './loader.js';
+import { KeyLedger } from './keys.js';
 import { Outcomes } from './outcomes.js';
+import { RestLoader, type RestLoaderOptions } from './rest-loader.js';
+import { Settler } from './settle.js';
+import { makeItem, type Item, type StreamContext } from './stream.js';
 
 const quiet = {
   error: () => undefined,
@@ -13,45 +16,37 @@ const quiet = {
   debug: () => undefined,
 };
 
-function setup() {
-  const http = testClient({ maxConcurrent: 4 });
-  const checkpoints = new Checkpoints(() => undefined);
+function setup(options: Partial<RestLoaderOptions> = {}, http = testClient({ maxConcurrent: 4 })) {
+  const released: string[] = [];
+  const checkpoints = new Checkpoints((state) => released.push(JSON.stringify(state.data)));
   const outcomes = new Outcomes(quiet);
-  const loader = new Loader(http, checkpoints, outcomes, quiet, {
+  const loader = new RestLoader(http, new Settler(outcomes, checkpoints), quiet, {
     maxJobs: 4,
     headers: {},
     lockAttempts: 1,
     lockDelayMs: 0,
     dryRun: false,
+    lostAnswerWaitMs: 600_000,
+    ...options,
   });
-  const stream: StreamContext = {
-    key: 'contacts',
-    label: 'contacts',
+  const ledger = new KeyLedger();
+  const streamOf = (name: string, operation: StreamContext['operation'] = 'upsert'): StreamContext => ({
+    key: name,
+    label: name,
     object: 'Contact',
-    operation: 'upsert',
+    operation,
     keyField: { name: 'External_ID__c', type: 'string', caseInsensitive: false, isId: false },
-    tally: outcomes.stream('contacts', 'contacts', 'Contact', 'upsert'),
-    locks: new Map(),
-  };
+    tally: outcomes.stream(name, name, 'Contact', operation),
+    ledger,
+  });
+  const stream = streamOf('contacts');
   const arena = new ByteArena();
   const item = (key: string, title: string): Item => {
     arena.append(JSON.stringify({ External_ID__c: key, Title: title }), attributesKey('Contact'));
-    return {
-      epoch: checkpoints.arrive(),
-      row: 1,
-      chunk: arena.chunk,
-      start: arena.start,
-      end: arena.end,
-      bytes: arena.end - arena.start,
-      key,
-      rawKey: key,
-      more: undefined,
-      id: undefined,
-      records: undefined,
-    };
+    return makeItem(checkpoints.arrive(), 1, arena, key, key, undefined, undefined);
   };
   tokenOnce();
-  return { loader, stream, item };
+  return { loader, stream, streamOf, item, outcomes, checkpoints, released };
 }
 
 interface Sent {
@@ -69,7 +64,7 @@ const answer = (body: Sent) => ({
   })),
 });
 
-describe('Loader orders rows for one key across batches in flight', () => {
+describe('RestLoader orders rows for one key across batches in flight', () => {
   it('sends a batch only after an earlier batch with one of its keys has been answered', async () => {
     const { loader, stream, item } = setup();
     const events: string[] = [];
@@ -95,28 +90,5 @@ describe('Loader orders rows for one key across batches in flight', () => {
     expect(events.indexOf('sent C=v1')).toBeLessThan(events.indexOf('answered A=v1,B=v1'));
     expect(events.indexOf('answered A=v1,B=v1')).toBeLessThan(events.indexOf('sent A=v2'));
     expect(events).toHaveLength(6);
-  });
-});
-
-describe('normalizeKey', () => {
-  it('gives every spelling of one record Id one key, so rows for the record keep their order', () => {
-    const id: KeyField = { name: 'Id', type: 'id', caseInsensitive: false, isId: true };
-    const keys = ['0037e00001WZ30q', '0037e00001WZ30qAAD', '0037e00001wz30qaad'].map((v) =>
-      normalizeKey(v, id),
-    );
-    expect(new Set(keys).size).toBe(1);
-  });
-
-  it("compares numeric keys as the numbers Salesforce keeps, at the field's scale", () => {
-    const field: KeyField = {
-      name: 'External_Id__c',
-      type: 'double',
-      scale: 0,
-      caseInsensitive: false,
-      isId: false,
-    };
-    expect(normalizeKey('1.4', field)).toBe(normalizeKey('1', field));
-    expect(normalizeKey('0.0000001', field)).toBe('0');
-    expect(normalizeKey('007', field)).toBe('7');
   });
 });

@@ -1,17 +1,23 @@
 /**
- * Batch → per-record outcomes. One job per batch: it sends the batch as one Composite call (five
- * sObject Collections of up to 200 records plus up to 20 single-record subrequests), reads every
- * record's result, retries the records Salesforce could not lock, and ends each record committed
- * or rejected.
+ * The Composite sink: one job per batch. A job sends its batch as one Composite call (five sObject
+ * Collections of up to 200 records plus up to 20 single-record subrequests), reads every record's
+ * result, retries the records Salesforce could not lock, and ends each record committed or rejected.
  *
- * Ordering: a job waits for earlier jobs of the same stream that touch one of its keys, so two rows
- * for one record are applied in arrival order even with parallel requests.
+ * Ordering: a job waits for the earlier holds on its keys (keys.ts), across every stream writing
+ * the object on the same field, so two rows for one record are applied in arrival order even with
+ * calls in parallel. When a call's answer was lost, Salesforce may still apply it later: its keys
+ * stay held until it surely has ended, and later rows of those records wait (they are split off
+ * into a job of their own, so rows of other records go on).
+ *
+ * Inserts near the API limit: once a limit answer was seen, or the requests left under the budget
+ * are fewer than the calls that may be in flight, insert calls go one at a time, and none is sent
+ * after the run has failed — so a stop leaves no inserted rows after unfinished ones (which no state
+ * could cover, and the next sync would insert again).
  *
  * Failures that are not about one record (API limit exhausted, credentials revoked, Salesforce down
  * past the retries) stop the run: the job's records stay unfinished, so no state after them is echoed
  * and the next sync sends them again.
  */
-import type { SyncMode } from '../config.js';
 import type { Logger } from '../logger.js';
 import {
   MAX_COLLECTION_RECORDS_PER_COMPOSITE,
@@ -24,65 +30,17 @@ import {
 } from '../salesforce/composite.js';
 import { SalesforceApiError, UnknownOutcomeError } from '../salesforce/errors.js';
 import type { SalesforceHttp } from '../salesforce/http.js';
-import { canonicalId } from '../salesforce/ids.js';
-import { lookupIds, plainDecimal } from '../salesforce/query.js';
+import { lookupIds } from '../salesforce/query.js';
 import type { SalesforceRecordError, SaveResult } from '../salesforce/types.js';
 import { standalone, textOf } from './arena.js';
-import type { BatchItem } from './batcher.js';
-import type { Checkpoints } from './checkpoints.js';
-import type { Change, Outcomes, StreamTally } from './outcomes.js';
-
-/** The key field of a stream, with the rules for comparing its values. */
-export interface KeyField {
-  name: string;
-  /** Describe type (numeric keys are compared as numbers). */
-  type: string;
-  /** Describe scale of a numeric key: Salesforce keeps the value rounded to it. */
-  scale?: number | undefined;
-  /** Salesforce compares this field's values without regard to case. */
-  caseInsensitive: boolean;
-  /** The key is the record Id itself. */
-  isId: boolean;
-}
-
-/** What the loader knows about a stream. */
-export interface StreamContext {
-  key: string;
-  label: string;
-  namespace?: string;
-  object: string;
-  operation: SyncMode;
-  keyField?: KeyField;
-  tally: StreamTally;
-  /** Jobs in flight by key, so a later row for a key waits for the earlier one. */
-  locks: Map<string, Promise<void>>;
-}
-
-/**
- * One row (or several rows for one key, merged) on its way to Salesforce. Kept small: thousands
- * are in flight at once, so the record itself is bytes in an arena chunk (arena.ts), not a string.
- * Every field is set when an item is made (undefined when unused), so all items share one shape
- * and the code that handles them for every row stays optimised.
- */
-export interface Item extends BatchItem, RecordBytes {
-  /** Checkpoint epoch of the row. */
-  epoch: number;
-  /** Epochs of earlier rows merged into this one. */
-  more: number[] | undefined;
-  /** Normalised key (ordering, merging, look-ups). */
-  key: string | undefined;
-  /** The key as it arrived (logs, requests). */
-  rawKey: string | undefined;
-  /** Row number within the stream, for logs of rows without a key. */
-  row: number;
-  /** The record Id found by a key look-up (update and remove by external ID). */
-  id: string | undefined;
-  /** Original records, kept only when rejected rows are written to a file. */
-  records: Array<Record<string, unknown>> | undefined;
-}
+import { Hold, holdUntil, normalizeKey, type KeyField } from './keys.js';
+import type { Outcomes } from './outcomes.js';
+import type { Settler } from './settle.js';
+import { NotSent, type Sink } from './sink.js';
+import { makeItem, rowLabel, rowsOf, singleSafe, type Item, type StreamContext } from './stream.js';
 
 /** Loader settings. */
-export interface LoaderOptions {
+export interface RestLoaderOptions {
   /** Jobs in flight at once (bounded memory: jobs × records per request). */
   maxJobs: number;
   /** Headers on every subrequest (assignment rules, duplicate rules). */
@@ -91,7 +49,12 @@ export interface LoaderOptions {
   lockAttempts: number;
   lockDelayMs: number;
   dryRun: boolean;
+  /** How long after a call whose answer was lost later rows of its records wait (Salesforce may still apply it). */
+  lostAnswerWaitMs: number;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  /** Aborted when the run stops: nothing more is sent, and waits end. */
+  signal?: AbortSignal;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -110,63 +73,45 @@ export const ALREADY_GONE: ReadonlySet<string> = new Set([
   'NOT_FOUND',
 ]);
 
-const NUMERIC_TYPES = new Set(['double', 'int', 'long', 'currency', 'percent']);
-/** Key values that travel safely in a URL path (no dots: Salesforce reads `.inc` as a file extension, reference §3.3). */
-const URL_SAFE_KEY = /^[A-Za-z0-9_-]{1,255}$/;
+type WriteKind = 'create' | 'update' | 'upsert' | 'delete';
 
-/** Normalises a key value the way Salesforce compares it. */
-export function normalizeKey(value: string, field: KeyField): string {
-  // 15 and 18 characters, and an 18-character Id that lost its case, all name one record (ids.ts).
-  if (field.isId) return canonicalId(value);
-  if (NUMERIC_TYPES.has(field.type)) {
-    const n = Number(value);
-    return Number.isFinite(n) ? plainDecimal(n, field.scale) : value;
-  }
-  return field.caseInsensitive ? value.toLowerCase() : value;
+/** What one job learnt while it ran. */
+interface JobState {
+  /** When the latest attempt whose answer was lost was sent (Salesforce may still apply it). */
+  doubtSince: number | undefined;
 }
 
-/**
- * Whether an item may travel as a single-record subrequest: always for inserts and for writes by
- * Id; for upserts only when its key is safe in a URL path.
- */
-export function singleSafe(operation: SyncMode, item: Item): boolean {
-  switch (operation) {
-    case 'insert':
-    case 'update':
-    case 'remove':
-      return true;
-    default:
-      return item.rawKey !== undefined && URL_SAFE_KEY.test(item.rawKey);
-  }
-}
-
-/** How logs name a row. */
-export function rowLabel(item: Item): string {
-  if (item.rawKey === undefined) return `row ${item.row}`;
-  return item.rawKey === '' ? `row ${item.row} (empty key)` : item.rawKey;
-}
-
-/** The number of input rows an item stands for. */
-function rows(item: Item): number {
-  return item.more === undefined ? 1 : item.more.length + 1;
-}
-
-/** Sends batches and ends their records. */
-export class Loader {
+/** Sends batches as Composite calls and ends their records. */
+export class RestLoader implements Sink {
   private readonly jobs = new Set<Promise<void>>();
+  /** Jobs of rows that wait for an earlier hold; they do not count against `maxJobs`. */
+  private readonly deferred = new Set<Promise<void>>();
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
   private capacityWaiters: Array<() => void> = [];
+  /** Resolves when every insert call sent so far has ended (inserts go one at a time near the limit). */
+  private insertTail: Promise<void> = Promise.resolve();
+  private toldDoubt = false;
   /** The first failure that stops the run. */
   failure: unknown;
 
   constructor(
     private readonly http: SalesforceHttp,
-    private readonly checkpoints: Checkpoints,
-    private readonly outcomes: Outcomes,
+    private readonly settler: Settler,
     private readonly logger: Logger,
-    private readonly options: LoaderOptions,
+    private readonly options: RestLoaderOptions,
   ) {
     this.sleep = options.sleep ?? defaultSleep;
+    this.now = options.now ?? Date.now;
+  }
+
+  private get outcomes(): Outcomes {
+    return this.settler.outcomes;
+  }
+
+  /** Whether another job may start now. */
+  get hasRoom(): boolean {
+    return this.jobs.size < this.options.maxJobs;
   }
 
   /** Resolves when another job may start (backpressure towards stdin). */
@@ -176,110 +121,167 @@ export class Loader {
     }
   }
 
+  /** Calls `listener` whenever a job ends (the router moves waiting batches then). */
+  onJobEnd(listener: () => void): void {
+    this.jobEndListeners.push(listener);
+  }
+
+  private readonly jobEndListeners: Array<() => void> = [];
+
   /** Starts a job for a batch; does not wait for it. */
   submit(stream: StreamContext, batch: Item[]): void {
     if (this.failure !== undefined) return;
-    const waits = new Set<Promise<void>>();
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    const locks = stream.locks;
-    for (const item of batch) {
-      if (item.key === undefined) continue;
-      const earlier = locks.get(item.key);
-      if (earlier !== undefined) waits.add(earlier);
-      locks.set(item.key, done);
-    }
+    const hold = new Hold();
     // A method, not a closure made per batch: V8 optimises a closure's code anew for each instance,
     // and this one loops over every record (bench/: ~0.7 µs per row of recompilation).
-    const job = this.job(stream, batch, waits, done, release);
-    this.jobs.add(job);
+    const job = this.job(stream, batch, this.claim(stream, batch, hold), hold);
+    this.track(job, this.jobs);
+  }
+
+  /** Resolves when every job, deferred ones included, has finished. */
+  async drain(): Promise<void> {
+    while (this.jobs.size > 0 || this.deferred.size > 0) {
+      if (this.jobs.size === 0 && !this.toldDrainWait) {
+        this.toldDrainWait = true;
+        this.logger.info(
+          'Waiting for Salesforce to surely have finished calls whose answers were lost before writing the newer rows of the same records (so that an older value cannot land last).',
+        );
+      }
+      await Promise.all([...this.jobs, ...this.deferred]);
+    }
+  }
+
+  private toldDrainWait = false;
+
+  private track(job: Promise<void>, set: Set<Promise<void>>): void {
+    set.add(job);
     void job.finally(() => {
-      this.jobs.delete(job);
+      set.delete(job);
       const waiters = this.capacityWaiters;
       this.capacityWaiters = [];
       for (const w of waiters) w();
+      for (const listener of this.jobEndListeners) listener();
     });
+  }
+
+  /** Claims the batch's keys for `hold`; returns the earlier holds to wait for, with their rows. */
+  private claim(stream: StreamContext, batch: Item[], hold: Hold): Map<Hold, Item[]> | undefined {
+    let waits: Map<Hold, Item[]> | undefined;
+    const ledger = stream.ledger;
+    for (const item of batch) {
+      if (item.key === undefined) continue;
+      const previous = ledger.claim(item.key, hold);
+      if (previous === undefined) continue;
+      waits ??= new Map();
+      const rows = waits.get(previous);
+      if (rows === undefined) waits.set(previous, [item]);
+      else rows.push(item);
+    }
+    return waits;
   }
 
   private async job(
     stream: StreamContext,
     batch: Item[],
-    waits: Set<Promise<void>>,
-    done: Promise<void>,
-    release: () => void,
+    waits: Map<Hold, Item[]> | undefined,
+    hold: Hold,
   ): Promise<void> {
-    const locks = stream.locks;
+    let ready = batch;
+    const state: JobState = { doubtSince: undefined };
     try {
-      if (waits.size > 0) await Promise.all(waits);
-      if (this.failure === undefined) await this.run(stream, batch);
+      if (waits !== undefined) {
+        const holds = [...waits.keys()];
+        await Promise.all(holds.map((h) => h.done));
+        ready = this.splitOffHeld(stream, batch, waits, hold);
+      }
+      if (this.failure === undefined && this.options.signal?.aborted !== true && ready.length > 0) {
+        await this.run(stream, ready, state);
+      }
     } catch (error) {
-      this.failure ??= error;
+      if (!(error instanceof NotSent)) this.failure ??= error;
     } finally {
-      for (const item of batch)
-        if (item.key !== undefined && locks.get(item.key) === done) locks.delete(item.key);
-      release();
+      if (state.doubtSince !== undefined) this.holdAfterLostAnswer(stream, ready, hold, state.doubtSince);
+      hold.finish();
+      const ledger = stream.ledger;
+      for (const item of batch) if (item.key !== undefined) ledger.release(item.key, hold);
     }
   }
 
-  /** Resolves when every job has finished. */
-  async drain(): Promise<void> {
-    while (this.jobs.size > 0) await Promise.all([...this.jobs]);
-  }
-
-  /** Ends an item's rows as rejected with one error. */
-  reject(stream: StreamContext, item: Item, error: SalesforceRecordError): void {
-    this.outcomes.reject(
-      stream.tally,
-      { key: rowLabel(item), namespace: stream.namespace, record: item.records?.[0] },
-      error,
-      rows(item),
-    );
-    this.end(stream, item, 'rejected');
-  }
-
-  /** Ends an item's rows as committed. */
-  commit(stream: StreamContext, item: Item, change: Change): void {
-    // One record changed in Salesforce; the earlier rows folded into it are counted apart, so that
-    // "created" says how many records were created.
-    if (item.more === undefined || change === 'dry_run') {
-      this.outcomes.commit(stream.tally, change, rows(item));
-    } else {
-      this.outcomes.commit(stream.tally, change, 1);
-      this.outcomes.commit(stream.tally, 'merged', item.more.length);
+  /**
+   * The rows whose earlier hold passed their key on (a lost answer's wait, rows deferred before
+   * them) go to a job of their own that waits for that; the rest are returned to go now.
+   */
+  private splitOffHeld(stream: StreamContext, batch: Item[], waits: Map<Hold, Item[]>, hold: Hold): Item[] {
+    let later: Map<Hold, Item[]> | undefined;
+    let held: Set<Item> | undefined;
+    for (const [previous, items] of waits) {
+      for (const item of items) {
+        const next = previous.successorFor(item.key!);
+        if (next === undefined) continue;
+        later ??= new Map();
+        const list = later.get(next);
+        if (list === undefined) later.set(next, [item]);
+        else list.push(item);
+        (held ??= new Set()).add(item);
+      }
     }
-    this.end(stream, item, 'committed');
+    if (later === undefined || held === undefined) return batch;
+    const deferredHold = new Hold();
+    const deferredBatch: Item[] = [];
+    const deferredWaits = new Map<Hold, Item[]>();
+    for (const [next, items] of later) {
+      const copies = items.map(detach);
+      deferredWaits.set(next, copies);
+      for (const copy of copies) {
+        deferredBatch.push(copy);
+        hold.passOn(copy.key!, deferredHold);
+      }
+    }
+    this.track(this.job(stream, deferredBatch, deferredWaits, deferredHold), this.deferred);
+    return batch.filter((item) => !held.has(item));
   }
 
-  private end(stream: StreamContext, item: Item, outcome: 'committed' | 'rejected'): void {
-    if (item.more !== undefined)
-      for (const epoch of item.more) this.checkpoints.end(epoch, stream.key, outcome);
-    this.checkpoints.end(item.epoch, stream.key, outcome);
+  /**
+   * A call of this job lost its answer after it was sent: Salesforce may still apply it until its
+   * own limit on a call has passed. The job's keys are passed on to a hold that ends then, so later
+   * rows of those records wait and cannot be overwritten by the old call landing last.
+   */
+  private holdAfterLostAnswer(stream: StreamContext, items: Item[], hold: Hold, sentAt: number): void {
+    const until = sentAt + this.options.lostAnswerWaitMs;
+    const timer = holdUntil(until, this.sleep, this.now);
+    for (const item of items) if (item.key !== undefined) hold.passOn(item.key, timer);
+    if (!this.toldDoubt) {
+      this.toldDoubt = true;
+      this.logger.warn(
+        `${stream.label}: a call's answer was lost (it was sent again); Salesforce may still be applying the lost one, so newer rows of its records wait until ${new Date(until).toISOString()} (lost_answer_wait_seconds) before they are written. Rows of other records go on.`,
+      );
+    }
   }
 
-  private async run(stream: StreamContext, batch: Item[]): Promise<void> {
+  private async run(stream: StreamContext, batch: Item[], state: JobState): Promise<void> {
     if (this.options.dryRun) return this.dryRun(stream, batch);
     switch (stream.operation) {
       case 'insert':
-        return this.write(stream, batch, 'create');
+        return this.write(stream, batch, 'create', state);
       case 'upsert':
       case 'mirror':
-        return this.write(stream, batch, 'upsert');
+        return this.write(stream, batch, 'upsert', state);
       case 'update':
-        if (stream.keyField?.isId) return this.write(stream, batch, 'update');
-        return this.write(stream, await this.resolveIds(stream, batch, 'update'), 'update');
+        if (stream.keyField?.isId) return this.write(stream, batch, 'update', state);
+        return this.write(stream, await this.resolveIds(stream, batch, 'update'), 'update', state);
       case 'add': {
         // add creates only new keys; the upsert it sends for them is safe to repeat.
         const matches = await this.lookup(stream, batch);
         const missing: Item[] = [];
         for (const item of batch) {
-          if (matches.has(item.key!)) this.commit(stream, item, 'unchanged');
+          if (matches.has(item.key!)) this.settler.commit(stream, item, 'unchanged');
           else missing.push(item);
         }
-        return this.write(stream, missing, 'upsert');
+        return this.write(stream, missing, 'upsert', state);
       }
       case 'remove': {
         const found = stream.keyField?.isId ? batch : await this.resolveIds(stream, batch, 'remove');
-        return this.write(stream, found, 'delete');
+        return this.write(stream, found, 'delete', state);
       }
     }
   }
@@ -300,13 +302,13 @@ export class Loader {
     for (const item of batch) {
       const ids = matches.get(item.key!);
       if (ids === undefined) {
-        if (purpose === 'remove') this.commit(stream, item, 'unchanged');
-        else this.reject(stream, item, notFound(stream, item));
+        if (purpose === 'remove') this.settler.commit(stream, item, 'unchanged');
+        else this.settler.reject(stream, item, notFound(stream, item));
       } else if (ids.length === 1) {
         item.id = ids[0]!;
         found.push(item);
       } else {
-        this.reject(stream, item, duplicateMatch(field, ids));
+        this.settler.reject(stream, item, duplicateMatch(field, ids));
       }
     }
     return found;
@@ -336,8 +338,8 @@ export class Loader {
   private async dryRun(stream: StreamContext, batch: Item[]): Promise<void> {
     const would = (items: Item[], what: string): void => {
       for (const item of items) {
-        this.outcomes.wouldChange(stream.tally, what, rowLabel(item), rows(item));
-        this.commit(stream, item, 'dry_run');
+        this.outcomes.wouldChange(stream.tally, what, rowLabel(item), rowsOf(item));
+        this.settler.commit(stream, item, 'dry_run');
       }
     };
     const op = stream.operation;
@@ -349,7 +351,7 @@ export class Loader {
     for (const item of batch) {
       const ids = matches.get(item.key!);
       if (ids !== undefined && ids.length > 1)
-        this.reject(stream, item, duplicateMatch(stream.keyField!, ids));
+        this.settler.reject(stream, item, duplicateMatch(stream.keyField!, ids));
       else single.push(item);
     }
     const existing = single.filter((i) => matches.has(i.key!));
@@ -366,7 +368,7 @@ export class Loader {
         return;
       case 'update':
         would(existing, 'update');
-        for (const item of missing) this.reject(stream, item, notFound(stream, item));
+        for (const item of missing) this.settler.reject(stream, item, notFound(stream, item));
         return;
       case 'remove':
         would(existing, 'delete');
@@ -376,7 +378,7 @@ export class Loader {
   }
 
   /** Sends items in as few Composite calls as fit, retrying locked rows. */
-  private async write(stream: StreamContext, items: Item[], kind: WriteKind): Promise<void> {
+  private async write(stream: StreamContext, items: Item[], kind: WriteKind, state: JobState): Promise<void> {
     let pending = items;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       const locked: Item[] = [];
@@ -396,12 +398,12 @@ export class Loader {
           } else if (collected.length < MAX_COLLECTION_RECORDS_PER_COMPOSITE) collected.push(item);
           else left.push(item);
         }
-        await this.sendOnce(stream, collected, singles, kind, locked);
+        await this.sendOnce(stream, collected, singles, kind, locked, state);
         rest = left;
       }
       if (locked.length === 0) return;
       if (attempt >= this.options.lockAttempts) {
-        for (const item of locked) this.reject(stream, item, lockError(item));
+        for (const item of locked) this.settler.reject(stream, item, lockError(item));
         return;
       }
       this.logger.info(
@@ -418,6 +420,7 @@ export class Loader {
     singles: Item[],
     kind: WriteKind,
     locked: Item[],
+    state: JobState,
   ): Promise<void> {
     const chunks: Item[][] = [];
     for (let i = 0; i < collected.length; i += MAX_RECORDS_PER_COLLECTION) {
@@ -429,11 +432,19 @@ export class Loader {
     for (const item of singles) singleRequests.push(singleRequest(stream, item, kind));
     let answer;
     try {
-      answer = await sendComposite(this.http, requests, singleRequests, {
-        headers: this.options.headers,
-        idempotent: kind !== 'create',
-        counter: stream.tally,
-      });
+      const send = (): ReturnType<typeof sendComposite> =>
+        sendComposite(this.http, requests, singleRequests, {
+          headers: this.options.headers,
+          idempotent: kind !== 'create',
+          counter: stream.tally,
+          onDoubt: (sentAt) => {
+            state.doubtSince = Math.max(state.doubtSince ?? 0, sentAt);
+          },
+          // Checked in the limiter's slot, just before the call leaves: after a failure (an API
+          // limit, the budget) no further insert goes out, whatever was already queued.
+          ...(kind === 'create' ? { beforeSend: () => this.mayInsert() } : {}),
+        });
+      answer = kind === 'create' ? await this.insertInTurn(send) : await send();
     } catch (error) {
       const all = [...collected, ...singles];
       if (error instanceof UnknownOutcomeError) {
@@ -443,7 +454,7 @@ export class Loader {
           message: `Salesforce may or may not have created this record: ${error.reason}. It was not re-sent, to avoid a duplicate. Check Salesforce before sending it again, or use upsert with an External ID so that re-sending is safe.`,
           fields: [],
         };
-        for (const item of all) this.reject(stream, item, unknown);
+        for (const item of all) this.settler.reject(stream, item, unknown);
         return;
       }
       if (error instanceof SalesforceApiError && error.status === 400) {
@@ -453,7 +464,7 @@ export class Loader {
           message: error.salesforceMessage,
           fields: error.fields,
         };
-        for (const item of all) this.reject(stream, item, refused);
+        for (const item of all) this.settler.reject(stream, item, refused);
         return;
       }
       throw error;
@@ -463,9 +474,32 @@ export class Loader {
       const chunk = chunks[c]!;
       if (outcome.ok) this.settleAll(stream, chunk, outcome.results, kind, locked);
       else if (outcome.error.statusCode === 'UNABLE_TO_LOCK_ROW') locked.push(...chunk);
-      else for (const item of chunk) this.reject(stream, item, outcome.error);
+      else for (const item of chunk) this.settler.reject(stream, item, outcome.error);
     }
     this.settleAll(stream, singles, answer.singles, kind, locked);
+  }
+
+  /** Throws NotSent once the run has failed: no insert leaves after that (see the header). */
+  private mayInsert(): void {
+    if (this.failure !== undefined || this.options.signal?.aborted === true) throw new NotSent();
+  }
+
+  /**
+   * Runs an insert call; near the API limit (http.limitPressure), only after every insert call sent
+   * before it has ended, so that at most one is in flight when the limit stops the run.
+   */
+  private async insertInTurn<T>(send: () => Promise<T>): Promise<T> {
+    const previous = this.insertTail;
+    let end!: () => void;
+    const mine = new Promise<void>((resolve) => (end = resolve));
+    this.insertTail = previous.then(() => mine);
+    try {
+      if (this.http.limitPressure) await previous;
+      this.mayInsert();
+      return await send();
+    } finally {
+      end();
+    }
   }
 
   /**
@@ -479,33 +513,29 @@ export class Loader {
     kind: WriteKind,
     locked: Item[],
   ): void {
-    let epoch = -1;
-    let run = 0;
-    let saved = 0;
+    let plain: Item[] | undefined = items;
     let created = 0;
     for (let i = 0; i < items.length; i += 1) {
       const item = items[i]!;
       const result = results[i]!;
       if (!result.success || item.more !== undefined) {
-        this.settle(stream, item, result, kind, locked);
-        continue;
+        // Not the common case: this chunk is settled row by row.
+        plain = undefined;
+        break;
       }
-      if (item.epoch !== epoch) {
-        if (run > 0) this.checkpoints.end(epoch, stream.key, 'committed', run);
-        epoch = item.epoch;
-        run = 0;
-      }
-      run += 1;
-      saved += 1;
       if (kind === 'create' || (kind === 'upsert' && result.created === true)) created += 1;
     }
-    if (run > 0) this.checkpoints.end(epoch, stream.key, 'committed', run);
-    if (saved === 0) return;
-    if (kind === 'delete') this.outcomes.commit(stream.tally, 'deleted', saved);
-    else {
-      if (created > 0) this.outcomes.commit(stream.tally, 'created', created);
-      if (saved > created) this.outcomes.commit(stream.tally, 'updated', saved - created);
+    if (plain !== undefined) {
+      const saved = plain.length;
+      if (saved === 0) return;
+      this.settler.commitRun(stream, plain, {
+        created: kind === 'delete' ? 0 : created,
+        updated: kind === 'delete' ? 0 : saved - created,
+        deleted: kind === 'delete' ? saved : 0,
+      });
+      return;
     }
+    for (let i = 0; i < items.length; i += 1) this.settle(stream, items[i]!, results[i]!, kind, locked);
   }
 
   private settle(
@@ -516,7 +546,7 @@ export class Loader {
     locked: Item[],
   ): void {
     if (result.success) {
-      this.commit(
+      this.settler.commit(
         stream,
         item,
         kind === 'delete'
@@ -542,23 +572,37 @@ export class Loader {
     }
     if (kind === 'delete' && ALREADY_GONE.has(error.statusCode)) {
       // Already gone: remove's promise holds (PRODUCT.md section 5).
-      this.commit(stream, item, 'unchanged');
+      this.settler.commit(stream, item, 'unchanged');
       return;
     }
     if (kind === 'update' && stream.keyField?.isId === true && noSuchRecord(error)) {
       // One code for one situation (PRODUCT.md section 5): update by external ID says NOT_FOUND for
       // a key that matches nothing, so update by Id does too, keeping Salesforce's own words.
-      this.reject(stream, item, {
-        ...notFound(stream, item),
-        message: `${notFound(stream, item).message} (Salesforce: ${error.message})`,
+      const missing = notFound(stream, item);
+      this.settler.reject(stream, item, {
+        ...missing,
+        message: `${missing.message} (Salesforce: ${error.message})`,
       });
       return;
     }
-    this.reject(stream, item, error);
+    this.settler.reject(stream, item, error);
   }
 }
 
-type WriteKind = 'create' | 'update' | 'upsert' | 'delete';
+/** An item with its own copy of the record's bytes, so that a row kept waiting frees its arena chunk. */
+function detach(item: Item): Item {
+  const copy = makeItem(
+    item.epoch,
+    item.row,
+    standalone(textOf(item)),
+    item.key,
+    item.rawKey,
+    item.more,
+    item.records,
+  );
+  copy.id = item.id;
+  return copy;
+}
 
 /** Salesforce's answer for a key that more than one record holds (reference §3.3). */
 function duplicateMatch(field: KeyField, ids: readonly string[]): SalesforceRecordError {
