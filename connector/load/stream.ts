@@ -13,7 +13,7 @@ import type { AirbyteStreamStatus, StreamDescriptor } from '../protocol/messages
 import type { RecordBytes } from '../salesforce/composite.js';
 import type { DescribeSObject, SalesforceRecordError } from '../salesforce/types.js';
 import { attributesKey, ByteArena, standalone, textOf } from './arena.js';
-import type { Batcher} from './batcher.js';
+import type { Batcher } from './batcher.js';
 import { type BatchItem } from './batcher.js';
 import type { Checkpoints } from './checkpoints.js';
 import { normalizeKey, type KeyField, type KeyLedger } from './keys.js';
