@@ -271,6 +271,26 @@ function failedSubrequest(r: SubResult): boolean {
   );
 }
 
+/** A subrequest's target: API version, path segments after /services/data/vNN.N/ (decoded) and query. */
+export interface SubrequestTarget {
+  version: string;
+  segments: string[];
+  query: URLSearchParams;
+}
+
+/** Read a subrequest url `/services/data/vNN.N/...`; undefined when it is not one. */
+export function parseSubrequestUrl(url: string): SubrequestTarget | undefined {
+  const m = VERSIONED_URL.exec(url);
+  if (m === null) return undefined;
+  const parsed = new URL(url, 'http://composite.invalid');
+  const segments = parsed.pathname
+    .split('/')
+    .slice(4)
+    .filter((x) => x !== '')
+    .map((x) => decodeURIComponent(x));
+  return { version: m[1]!, segments, query: parsed.searchParams };
+}
+
 function run(
   core: Core,
   parent: RestRequest,
@@ -280,17 +300,11 @@ function run(
   txn: Transaction | undefined,
   allOrNone: boolean,
 ): SubResult {
-  const m = VERSIONED_URL.exec(url);
-  const version = m?.[1] ?? '';
+  const target = parseSubrequestUrl(url);
   let resp: ApiResponse;
-  if (m === null || !core.versionSet.has(version)) resp = notFound();
+  if (target === undefined || !core.versionSet.has(target.version)) resp = notFound();
   else {
-    const parsed = new URL(url, 'http://composite.invalid');
-    const segments = parsed.pathname
-      .split('/')
-      .slice(4)
-      .filter((x) => x !== '')
-      .map((x) => decodeURIComponent(x));
+    const { version, segments, query } = target;
     // Subrequests inherit the request's headers, except conditional ones, plus their own httpHeaders.
     const headers: Record<string, string | undefined> = { ...parent.headers };
     delete headers['if-modified-since'];
@@ -299,7 +313,7 @@ function run(
     const subReq: RestRequest = {
       method: sub.method,
       segments,
-      query: parsed.searchParams,
+      query,
       headers,
       body,
       bodyText: () => (body === undefined ? '' : JSON.stringify(body)),

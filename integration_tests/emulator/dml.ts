@@ -9,7 +9,7 @@
  * 4. REQUIRED_FIELD_MISSING (all missing fields listed);
  * 5. references: INVALID_CROSS_REFERENCE_KEY / relationship lookups by external ID;
  * 6. unique fields: DUPLICATE_VALUE;
- * 7. row locks (fault) → UNABLE_TO_LOCK_ROW; the beforeSave hook (validation-rule stand-in).
+ * 7. row locks (fault, or lock contention) → UNABLE_TO_LOCK_ROW; the beforeSave hook (validation-rule stand-in).
  * Texts: reference §3.1–3.4, §5.2, §6.
  */
 import { normalizeId } from './ids.js';
@@ -60,6 +60,11 @@ export interface DmlContext {
   /** Timestamp of the transaction in read format (shared by all its records, as in Salesforce). */
   now: string;
   txn: Transaction | undefined;
+  /**
+   * Lock-contention mode (REST calls only): whether this write to `table` loses the race for its row
+   * lock now. Absent for Bulk jobs and when no server set it.
+   */
+  contention?: (table: Table) => boolean;
 }
 
 /** A relationship lookup by external ID in the body: `"Account": {"External_ID__c": "A-1"}` (reference §3.3). */
@@ -405,6 +410,29 @@ function runHook(
   return hook === undefined ? undefined : hook({ objectName: schema.name, operation, record: row });
 }
 
+/** reference §5.2: UNABLE_TO_LOCK_ROW, naming the record whose lock was not obtained when there is one. */
+export function unableToLockRow(id: string | undefined): RecordError {
+  return recordError(
+    'UNABLE_TO_LOCK_ROW',
+    id === undefined
+      ? 'unable to obtain exclusive access to this record'
+      : `unable to obtain exclusive access to this record or 1 records: ${id}`,
+  );
+}
+
+/**
+ * [U] The row a new record waits for under lock contention: its first parent other than a user (the
+ * parent's lock is what an insert takes, reference bulk2-ingest §1.5), else its owner.
+ */
+function lockedParent(schema: ObjectSchema, row: Row): string | undefined {
+  for (const f of schema.fields) {
+    if (f.type !== 'reference' || f.referenceTo.includes('User')) continue;
+    const value = row[f.name];
+    if (typeof value === 'string') return value;
+  }
+  return typeof row.OwnerId === 'string' ? row.OwnerId : undefined;
+}
+
 /** Create one record. */
 export function createRecord(ctx: DmlContext, table: Table, prepared: Prepared): SaveOutcome {
   const schema = table.schema;
@@ -452,6 +480,8 @@ export function createRecord(ctx: DmlContext, table: Table, prepared: Prepared):
   if (refError !== undefined) return { success: false, errors: [refError] };
   const uniqueError = checkUnique(table, row, undefined);
   if (uniqueError !== undefined) return { success: false, errors: [uniqueError] };
+  if (ctx.contention?.(table) === true)
+    return { success: false, errors: [unableToLockRow(lockedParent(schema, row))] };
   if (schema.autoNumberField !== undefined)
     row[schema.autoNumberField.name] = String(table.autoNumber).padStart(8, '0');
   derive(schema, row, ctx.now);
@@ -506,7 +536,9 @@ export function updateRecord(
   if (refError !== undefined) return { success: false, id, errors: [refError] };
   const uniqueError = checkUnique(table, next, id, stored);
   if (uniqueError !== undefined) return { success: false, id, errors: [uniqueError] };
-  const lockError = ctx.env.locks.check(table, id, stored, next);
+  const lockError =
+    ctx.env.locks.check(table, id, stored, next) ??
+    (ctx.contention?.(table) === true ? unableToLockRow(id) : undefined);
   if (lockError !== undefined) return { success: false, id, errors: [lockError] };
   derive(schema, next, ctx.now);
   const hookError = runHook(ctx, schema, 'update', next);
@@ -605,7 +637,9 @@ export function deleteRecord(
   const stored = table.rows.get(id);
   if (stored === undefined) return { success: false, id, errors: [CROSS_REFERENCE()], notFound: true };
   if (stored.IsDeleted === true) return { success: false, id, errors: [ENTITY_IS_DELETED()] };
-  const lockError = ctx.env.locks.check(table, id, stored, undefined);
+  const lockError =
+    ctx.env.locks.check(table, id, stored, undefined) ??
+    (ctx.contention?.(table) === true ? unableToLockRow(id) : undefined);
   if (lockError !== undefined) return { success: false, id, errors: [lockError] };
   if (hard) {
     table.hardDelete(id, ctx.txn);

@@ -1,11 +1,20 @@
 /**
- * Injected faults: failed and dropped requests, row locks, request-limit windows and token expiry.
- * Nothing here is random; each fault fires on the next matching requests in arrival order.
+ * Injected faults: failed, dropped, held and stalled requests, row locks, request-limit windows and
+ * token expiry. Nothing here is random; each fault fires on the next matching requests in arrival order.
+ * (Holding and stalling a request is the server's work; this only says which requests.)
  */
 import { normalizeId } from './ids.js';
-import type { LockChecker } from './dml.js';
+import { type LockChecker, unableToLockRow } from './dml.js';
 import type { Row, Table } from './store.js';
-import type { DropNextSpec, FailNextSpec, FaultMatch, LockRowsSpec, RecordError } from './types.js';
+import type {
+  DropNextSpec,
+  FailNextSpec,
+  FaultMatch,
+  HoldNextSpec,
+  LockRowsSpec,
+  RecordError,
+  StallNextSpec,
+} from './types.js';
 
 /** What the server knows about a request when matching faults. */
 export interface RequestInfo {
@@ -22,6 +31,20 @@ interface PendingFail {
 interface PendingDrop {
   remaining: number;
   spec: DropNextSpec;
+}
+
+interface Pending<T extends { match?: FaultMatch }> {
+  remaining: number;
+  spec: T;
+}
+
+/** Take one use of the first pending fault matching `req`, dropping used-up ones. */
+function take<T extends { match?: FaultMatch }>(list: Array<Pending<T>>, req: RequestInfo): T | undefined {
+  const at = list.findIndex((p) => p.remaining > 0 && matches(p.spec.match, req));
+  if (at < 0) return undefined;
+  const pending = list[at]!;
+  if (--pending.remaining <= 0) list.splice(at, 1);
+  return pending.spec;
 }
 
 interface ValueLock {
@@ -96,12 +119,7 @@ export class LockRegistry implements LockChecker {
         if (locked) break;
       }
     }
-    if (!locked) return undefined;
-    return {
-      statusCode: 'UNABLE_TO_LOCK_ROW',
-      message: `unable to obtain exclusive access to this record or 1 records: ${id}`,
-      fields: [],
-    };
+    return locked ? unableToLockRow(id) : undefined;
   }
 
   clear(): void {
@@ -114,6 +132,8 @@ export class LockRegistry implements LockChecker {
 export class FaultState {
   private fails: PendingFail[] = [];
   private drops: PendingDrop[] = [];
+  private readonly holds: Array<Pending<HoldNextSpec>> = [];
+  private readonly stalls: Array<Pending<StallNextSpec>> = [];
   /** Requests refused with TotalRequests Limit exceeded until this time (ms). */
   limitUntil = 0;
   /** Further API requests refused with TotalRequests Limit exceeded. */
@@ -128,6 +148,26 @@ export class FaultState {
 
   dropNext(spec: DropNextSpec): void {
     this.drops.push({ remaining: spec.count ?? 1, spec });
+  }
+
+  holdNext(spec: HoldNextSpec): void {
+    this.holds.push({ remaining: spec.count ?? 1, spec });
+  }
+
+  stallNext(spec: StallNextSpec): void {
+    if (!Number.isInteger(spec.applyAfterRequests) || spec.applyAfterRequests < 0)
+      throw new Error('stallNext: applyAfterRequests must be a non-negative integer');
+    this.stalls.push({ remaining: spec.count ?? 1, spec });
+  }
+
+  /** Whether this API request is to be held (and consume one use). */
+  takeHold(req: RequestInfo): boolean {
+    return take(this.holds, req) !== undefined;
+  }
+
+  /** The stall that applies to this API request, if any (one use consumed). */
+  takeStall(req: RequestInfo): StallNextSpec | undefined {
+    return take(this.stalls, req);
   }
 
   /** Take the fail fault that applies to this request at this point ('before' or 'after'), if any. */
@@ -164,6 +204,8 @@ export class FaultState {
   clear(): void {
     this.fails = [];
     this.drops = [];
+    this.holds.length = 0;
+    this.stalls.length = 0;
     this.limitUntil = 0;
     this.limitRequests = 0;
     this.expireAfter = null;

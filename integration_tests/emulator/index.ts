@@ -23,12 +23,16 @@ export type {
   FailNextSpec,
   FaultControl,
   FaultMatch,
+  HoldNextSpec,
   LockRowsSpec,
   RecordError,
   RefreshTokenOptions,
+  StallNextSpec,
+  StallStats,
   UserOptions,
 } from './types.js';
-export { DEFAULT_CREDENTIALS, DEFAULT_REDIRECT_URIS, defaultSettings } from './server.js';
+export { DEFAULT_CREDENTIALS, DEFAULT_REDIRECT_URIS, SettingError, defaultSettings } from './server.js';
+export { contentionChance, modelLatencyMs } from './latency.js';
 export { FixturesError } from './fixtures.js';
 
 /** Start an emulator on 127.0.0.1 (a random port unless `options.port` is set). */

@@ -1,8 +1,9 @@
 /**
  * The emulator's HTTP server (node:http on 127.0.0.1): login host and instance at once. It counts
- * every request by kind, meters the daily API allocation, adds `Sforce-Limit-Info`, applies latency,
- * the concurrency cap and injected faults, and routes to OAuth, versions, the REST API and the admin
- * endpoint under /__emulator/.
+ * every request by kind, meters the daily API allocation, adds `Sforce-Limit-Info`, applies the latency
+ * model (latency.ts), the long-running limit, the server's call limit, the concurrency cap and injected
+ * faults (held and stalled requests included), and routes to OAuth, versions, the REST API and the
+ * admin endpoint under /__emulator/.
  */
 import {
   createServer,
@@ -11,13 +12,14 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { bulkJobs } from './bulk.js';
 import { type Core, Cursors, cachedJson, newContext } from './core.js';
-import type { User } from './dml.js';
+import type { DmlContext, User } from './dml.js';
 import { FaultState } from './faults.js';
 import {
   defaultApiVersions,
@@ -41,6 +43,7 @@ import {
 } from './http-util.js';
 import { IdGenerator, normalizeId } from './ids.js';
 import { OAuthServer } from './oauth.js';
+import { contentionChance, type Flight, Flights, modelLatencyMs, writeCost } from './latency.js';
 import { inspectRecord } from './read.js';
 import { type RestRequest, dispatch, kindOf } from './rest.js';
 import { Problem, compileSchema, convertJson, fieldOf, formatDateTime, userDescribe } from './schema.js';
@@ -52,6 +55,8 @@ import type {
   EmulatorSettings,
   EmulatorStats,
   FaultControl,
+  StallNextSpec,
+  StallStats,
 } from './types.js';
 
 /** Default settings (see EmulatorSettings for each one's meaning and source). */
@@ -62,6 +67,14 @@ export function defaultSettings(): EmulatorSettings {
     latencyJitterMs: 0,
     jitterSeed: null,
     maxConcurrent: null,
+    latencyPerRecordMs: 0,
+    longRunningThresholdMs: 20_000,
+    maxLongRunning: 25,
+    serverCallLimitMs: 600_000,
+    lockContention: false,
+    lockContentionPerWriter: 0.02,
+    lockContentionMax: 0.5,
+    lockContentionSeed: 1,
     duplicateKeyRows: 'all',
     emailMatchCaseInsensitive: true,
     collectionsDeserializationErrors: 'record',
@@ -91,6 +104,72 @@ export const DEFAULT_REDIRECT_URIS = [
   'http://localhost:1717/OauthRedirect',
   'http://127.0.0.1:1717/OauthRedirect',
 ];
+
+/** setTimeout's ceiling (ms): a longer call limit would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A setting given a value it cannot take. */
+export class SettingError extends Error {
+  override name = 'SettingError';
+}
+
+/** Check the latency-model settings a caller may set (the others are taken as given). */
+function checkSettings(partial: Partial<EmulatorSettings>): void {
+  const bad = (key: string, what: string): never => {
+    throw new SettingError(`Emulator setting ${key} must be ${what}`);
+  };
+  const nonNegative = (key: keyof EmulatorSettings, integer: boolean, max = Infinity): void => {
+    const v = partial[key];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !(v >= 0 && v <= max) || (integer && !Number.isInteger(v)))
+      bad(key, `a non-negative ${integer ? 'integer' : 'number'}${max === Infinity ? '' : ` up to ${max}`}`);
+  };
+  nonNegative('latencyMs', false);
+  nonNegative('latencyPerRecordMs', false);
+  nonNegative('longRunningThresholdMs', false);
+  nonNegative('maxLongRunning', true);
+  nonNegative('serverCallLimitMs', true, MAX_TIMER_MS);
+  nonNegative('lockContentionPerWriter', false, 1);
+  nonNegative('lockContentionMax', false, 1);
+  if (partial.lockContentionSeed !== undefined && !Number.isInteger(partial.lockContentionSeed))
+    bad('lockContentionSeed', 'an integer');
+  if (partial.lockContention !== undefined && typeof partial.lockContention !== 'boolean')
+    bad('lockContention', 'true or false');
+}
+
+/**
+ * [U] Salesforce's answer to a REST call still running at its 10-minute limit: the limits cheat sheet
+ * (reference §5.3's source) names the QUERY_TIMEOUT exception code for REST; status and message are
+ * those clients record for a SOQL timeout.
+ */
+function callLimitExceeded(): ApiResponse {
+  return apiError(400, 'QUERY_TIMEOUT', 'Your query request was running for too long.');
+}
+
+/** How a wait in flight ended: its time served / released, the server's call limit, or the emulator closing. */
+type WaitEnd = 'done' | 'limit' | 'closed';
+
+/** A stalled request whose client has gone: applied once `left` more API requests are answered. */
+interface Orphan {
+  left: number;
+  apply(): void;
+}
+
+/** An API call as read at arrival (see EmulatorServer.readApiCall). */
+interface ApiCall {
+  method: string;
+  version: string;
+  segments: string[];
+  query: URLSearchParams;
+  headers: Record<string, string | undefined>;
+  raw: Buffer;
+  parsed: { body: unknown; text: string } | ApiResponse;
+  /** Records written or deleted (latency model). */
+  records: number;
+}
+
+/** An API call read up to its dispatch: the request, or the answer it gets without one. */
+type Prepared = { resp: ApiResponse; limitInfo: boolean } | { ready: RestRequest };
 
 /** Deterministic PRNG (mulberry32) for latency jitter; only used when a seed is set. */
 export function prng(seed: number): () => number {
@@ -165,6 +244,30 @@ function lowerHeaders(req: IncomingMessage): Record<string, string | undefined> 
   return out;
 }
 
+/** The JSON body of an API call, or the 415 / JSON_PARSER_ERROR answer it gets (after authentication). */
+function parseApiBody(
+  method: string,
+  segments: string[],
+  headers: Record<string, string | undefined>,
+  raw: Buffer,
+): { body: unknown; text: string } | ApiResponse {
+  const isUpload = method === 'PUT' && segments[0] === 'jobs';
+  if (isUpload || raw.length === 0) return { body: undefined, text: '' };
+  const type = (headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && type !== '') {
+    // The emulator speaks JSON only (Salesforce also accepts XML).
+    return apiError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type header specified in HTTP request is not supported: ${type}`,
+    );
+  }
+  const text = raw.toString('utf8');
+  const parsed = parseJson(text);
+  if (isResponse(parsed)) return parsed;
+  return { body: parsed.value, text };
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -182,11 +285,19 @@ export class EmulatorServer implements Emulator {
   private readonly core: Core;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  private inFlight = 0;
+  private readonly flights = new Flights();
+  /** Aborted by close(): every wait in flight (latency, hold, stall) ends. */
+  private readonly stopping = new AbortController();
+  /** Releases of the requests held by holdNext. */
+  private readonly held = new Set<() => void>();
+  private readonly orphans = new Set<Orphan>();
+  private stallCounts: StallStats = { waiting: 0, clientGone: 0, applied: 0, rolledBack: 0 };
+  private latencyTotal = 0;
   private counts: Record<string, number> = {};
   private total = 0;
   private cpuBase = process.cpuUsage();
   private jitter: (() => number) | undefined;
+  private contentionRng: () => number = prng(1);
   private readonly seedUsers: User[];
 
   constructor(private readonly options: EmulatorOptions = {}) {
@@ -194,6 +305,7 @@ export class EmulatorServer implements Emulator {
     if (options.dailyApiLimit !== undefined) settings.dailyApiLimit = options.dailyApiLimit;
     if (options.latencyMs !== undefined) settings.latencyMs = options.latencyMs;
     if (options.maxConcurrent !== undefined) settings.maxConcurrent = options.maxConcurrent;
+    checkSettings(settings);
     const metadata = loadMetadata(resolveFixturesDir(options.fixturesDir));
     const store = new Store();
     for (const name of SERVED_OBJECTS) store.add(compileSchema(metadata.describes.get(name)!, true));
@@ -259,10 +371,20 @@ export class EmulatorServer implements Emulator {
     };
     this.seedUserRows();
     this.resetJitter();
+    this.resetContention();
+    // Every wait in flight listens for close(): as many listeners as requests in flight.
+    setMaxListeners(0, this.stopping.signal);
     this.faults = {
       failNext: (spec) => faultState.failNext(spec),
       dropNext: (spec) => faultState.dropNext(spec),
       lockRows: (spec) => faultState.locks.add(spec),
+      holdNext: (spec) => faultState.holdNext(spec),
+      releaseHeld: () => {
+        const releases = [...this.held];
+        for (const release of releases) release();
+        return releases.length;
+      },
+      stallNext: (spec) => faultState.stallNext(spec),
       requestLimitExceeded: (spec) => {
         if (spec.forMs !== undefined) faultState.limitUntil = Date.now() + spec.forMs;
         if (spec.forRequests !== undefined) faultState.limitRequests = spec.forRequests;
@@ -319,6 +441,30 @@ export class EmulatorServer implements Emulator {
     this.jitter = seed === null ? undefined : prng(seed);
   }
 
+  private resetContention(): void {
+    this.contentionRng = prng(this.core.settings.lockContentionSeed);
+  }
+
+  /** Lock-contention mode: whether a record written to `table` now fails with UNABLE_TO_LOCK_ROW. */
+  private readonly contended = (table: Table): boolean => {
+    const s = this.core.settings;
+    if (!s.lockContention) return false;
+    const writers = this.flights.writersOf(table.schema.name);
+    const chance = contentionChance(s, writers);
+    return chance > 0 && this.contentionRng() < chance;
+  };
+
+  /** The DML context of a REST call applied now (its transaction time is now). */
+  private requestContext(user: User): DmlContext {
+    return { ...newContext(this.core, user), contention: this.contended };
+  }
+
+  /** The object an id belongs to, by key prefix (for the cost of a delete). */
+  private readonly objectOfId = (raw: string): string | undefined => {
+    const id = normalizeId(raw);
+    return id === undefined ? undefined : this.core.store.tableOfId(id)?.schema.name;
+  };
+
   /** Start listening. */
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
@@ -334,6 +480,7 @@ export class EmulatorServer implements Emulator {
   }
 
   async close(): Promise<void> {
+    this.stopping.abort();
     bulkJobs(this.core).clear();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -379,6 +526,14 @@ export class EmulatorServer implements Emulator {
       apiMax: this.core.settings.dailyApiLimit,
       cpuUserMicros: cpu.user,
       cpuSystemMicros: cpu.system,
+      inFlight: this.flights.size,
+      longRunningInFlight: this.flights.longRunning(
+        performance.now(),
+        this.core.settings.longRunningThresholdMs,
+      ),
+      held: this.held.size,
+      stalled: { ...this.stallCounts },
+      latencyTotalMs: this.latencyTotal,
     };
   }
 
@@ -389,6 +544,8 @@ export class EmulatorServer implements Emulator {
     this.core.usage.apiUsed = 0;
     this.core.usage.bulkBatches = 0;
     this.cpuBase = process.cpuUsage();
+    this.latencyTotal = 0;
+    this.stallCounts = { ...this.stallCounts, applied: 0, rolledBack: 0 };
   }
 
   seed(objectName: string, records: Array<Record<string, unknown>>): string[] {
@@ -459,10 +616,12 @@ export class EmulatorServer implements Emulator {
   configure(partial: Partial<EmulatorSettings>): void {
     const defaults = defaultSettings();
     for (const key of Object.keys(partial)) {
-      if (!(key in defaults)) throw new Error(`Unknown emulator setting: ${key}`);
+      if (!(key in defaults)) throw new SettingError(`Unknown emulator setting: ${key}`);
     }
+    checkSettings(partial);
     Object.assign(this.core.settings, partial);
     if ('jitterSeed' in partial) this.resetJitter();
+    if ('lockContentionSeed' in partial || 'lockContention' in partial) this.resetContention();
   }
 
   settings(): EmulatorSettings {
@@ -477,12 +636,106 @@ export class EmulatorServer implements Emulator {
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
   }
 
-  private latency(): number {
+  /** The latency of a request writing `records` records: the model's figure plus seeded jitter. */
+  private latency(records: number): number {
     const s = this.core.settings;
-    let ms = s.latencyMs;
+    let ms = modelLatencyMs(s, records);
     if (this.jitter !== undefined && s.latencyJitterMs > 0)
       ms += Math.floor(this.jitter() * (s.latencyJitterMs + 1));
     return ms;
+  }
+
+  /** Serve `ms` of latency on a timer (no CPU while waiting), but not past `deadline` (performance.now()). */
+  private async pause(ms: number, deadline: number): Promise<WaitEnd> {
+    const left = deadline - performance.now();
+    try {
+      await sleep(Math.max(0, Math.min(ms, left)), undefined, { signal: this.stopping.signal });
+    } catch {
+      return 'closed';
+    }
+    return ms <= left ? 'done' : 'limit';
+  }
+
+  /** Hold a request until releaseHeld(), the server's call limit or close(). */
+  private hold(deadline: number): Promise<WaitEnd> {
+    return new Promise<WaitEnd>((resolve) => {
+      const signal = this.stopping.signal;
+      const end = (how: WaitEnd): void => {
+        clearTimeout(timer);
+        this.held.delete(release);
+        signal.removeEventListener('abort', closed);
+        resolve(how);
+      };
+      const release = (): void => end('done');
+      const closed = (): void => end('closed');
+      const timer = setTimeout(() => end('limit'), Math.max(0, deadline - performance.now()));
+      this.held.add(release);
+      signal.addEventListener('abort', closed, { once: true });
+    });
+  }
+
+  /**
+   * Stall a request (FaultControl.stallNext): no answer; once its client has gone, `apply` runs after
+   * `applyAfterRequests` further API requests are answered — unless the call limit comes first, when it
+   * is rolled back (never applied) and a client still waiting gets the call-limit answer.
+   */
+  private stall(
+    req: IncomingMessage,
+    res: ServerResponse,
+    deadline: number,
+    spec: StallNextSpec,
+    apply: () => void,
+  ): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const signal = this.stopping.signal;
+      let gone = false;
+      this.stallCounts.waiting++;
+      const finish = (): void => {
+        clearTimeout(timer);
+        res.off('close', clientGone);
+        signal.removeEventListener('abort', finish);
+        this.orphans.delete(orphan);
+        if (gone) this.stallCounts.clientGone--;
+        else this.stallCounts.waiting--;
+        resolve();
+      };
+      const orphan: Orphan = {
+        left: spec.applyAfterRequests,
+        apply: () => {
+          finish();
+          this.stallCounts.applied++;
+          apply();
+        },
+      };
+      const clientGone = (): void => {
+        gone = true;
+        this.stallCounts.waiting--;
+        this.stallCounts.clientGone++;
+        if (orphan.left <= 0) orphan.apply();
+        else this.orphans.add(orphan);
+      };
+      const timer = setTimeout(
+        () => {
+          // reference §5.3: the call limit passed first; nothing of the request was written.
+          this.stallCounts.rolledBack++;
+          const waiting = !gone;
+          finish();
+          if (waiting) this.send(res, callLimitExceeded());
+        },
+        Math.max(0, deadline - performance.now()),
+      );
+      signal.addEventListener('abort', finish, { once: true });
+      if (req.socket.destroyed) clientGone();
+      else res.once('close', clientGone);
+    });
+  }
+
+  /** A request under /services/data/ was answered: stalled requests whose client has gone count it. */
+  private answered(): void {
+    for (const orphan of [...this.orphans]) {
+      orphan.left--;
+      if (orphan.left <= 0) orphan.apply();
+    }
   }
 
   private send(res: ServerResponse, resp: ApiResponse, extra?: Record<string, string>): void {
@@ -530,14 +783,38 @@ export class EmulatorServer implements Emulator {
       this.send(res, tooLarge);
       return;
     }
-    this.inFlight++;
+    const settings = this.core.settings;
+    const arrivedAt = performance.now();
+    // reference §5.3: the long-running requests are counted as this one arrives.
+    const tooManyLong =
+      API_PATH.test(path) &&
+      this.flights.longRunning(arrivedAt, settings.longRunningThresholdMs) >= settings.maxLongRunning;
+    const flight = this.flights.begin(arrivedAt);
+    const deadline = arrivedAt + settings.serverCallLimitMs;
+    let stalled = false;
     try {
       const info = { method, path, kind };
-      const cap = this.core.settings.maxConcurrent;
-      const overCap = cap !== null && this.inFlight > cap;
-      const delay = this.latency();
-      const body = await readBody(req);
-      if (delay > 0) await sleep(delay);
+      const cap = settings.maxConcurrent;
+      const overCap = cap !== null && this.flights.size > cap;
+      const raw = await readBody(req);
+      const call = this.readApiCall(
+        method,
+        path,
+        url.searchParams,
+        raw,
+        req,
+        tooManyLong ? undefined : flight,
+      );
+      const delay = tooManyLong ? 0 : this.latency(call?.records ?? 0);
+      this.latencyTotal += delay;
+      if (delay > 0) {
+        const end = await this.pause(delay, deadline);
+        if (end === 'closed') return;
+        if (end === 'limit') {
+          this.send(res, callLimitExceeded());
+          return;
+        }
+      }
       if (this.core.faults.takeDrop(info, 'before')) {
         req.socket.destroy();
         return;
@@ -550,15 +827,33 @@ export class EmulatorServer implements Emulator {
       let resp: ApiResponse;
       let limitInfo = false;
       if (overCap) {
-        // reference §5.1: too many concurrent long-running requests.
+        // The crude cap on every request in flight (settings.maxConcurrent), answered as Salesforce
+        // answers its long-running limit.
         resp = apiError(403, 'REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.');
-      } else if (kind === 'oauth') resp = await this.oauth(method, path, url.searchParams, body, req);
+      } else if (kind === 'oauth') resp = await this.oauth(method, path, url.searchParams, raw, req);
       else if (kind === 'versions') resp = this.versions(method);
       else if (kind === 'identity') resp = this.identity(path, req);
-      else if (API_PATH.test(path)) {
-        const r = this.api(method, path, url.searchParams, body, req);
-        resp = r.resp;
-        limitInfo = r.limitInfo;
+      else if (call !== undefined) {
+        const prepared = this.api(call, req, tooManyLong);
+        if ('ready' in prepared) {
+          const ready = prepared.ready;
+          if (this.core.faults.takeHold(info)) {
+            const end = await this.hold(deadline);
+            if (end === 'closed') return;
+            if (end === 'limit') {
+              this.send(res, callLimitExceeded());
+              return;
+            }
+          }
+          const stall = this.core.faults.takeStall(info);
+          if (stall !== undefined) {
+            stalled = true;
+            await this.stall(req, res, deadline, stall, () => this.applyStalled(ready));
+            return;
+          }
+          resp = dispatch(this.core, { ...ready, ctx: this.requestContext(ready.user) });
+          limitInfo = true;
+        } else ({ resp, limitInfo } = prepared);
       } else resp = notFound();
       if (this.core.faults.takeDrop(info, 'after')) {
         req.socket.destroy();
@@ -574,7 +869,18 @@ export class EmulatorServer implements Emulator {
         : undefined;
       this.send(res, resp, extra);
     } finally {
-      this.inFlight--;
+      this.flights.end(flight);
+      if (!stalled && path.startsWith('/services/data/')) this.answered();
+    }
+  }
+
+  /** Apply a stalled request whose client has gone: its writes land now; the answer goes nowhere. */
+  private applyStalled(ready: RestRequest): void {
+    try {
+      dispatch(this.core, { ...ready, ctx: this.requestContext(ready.user) });
+    } catch (e) {
+      // No client to tell: say it where a developer running the tests will see it.
+      process.emitWarning(`Emulator: a stalled request failed as it was applied: ${String(e)}`);
     }
   }
 
@@ -662,16 +968,39 @@ export class EmulatorServer implements Emulator {
     }
   }
 
-  /** An API call under /services/data/vNN.N/. */
-  private api(
+  /**
+   * An API call under /services/data/vNN.N/ as it arrives: its path, headers and JSON body (or the answer
+   * a bad body gets once authenticated), and the records it writes — registered with `flight` for
+   * lock contention. Undefined for other paths.
+   */
+  private readApiCall(
     method: string,
     path: string,
     query: URLSearchParams,
     raw: Buffer,
     req: IncomingMessage,
-  ): { resp: ApiResponse; limitInfo: boolean } {
-    const m = API_PATH.exec(path)!;
-    const version = m[1]!;
+    flight: Flight | undefined,
+  ): ApiCall | undefined {
+    const m = API_PATH.exec(path);
+    if (m === null) return undefined;
+    const segments = (m[2] ?? '')
+      .split('/')
+      .filter((x) => x !== '')
+      .map((x) => decodeURIComponent(x));
+    const headers = lowerHeaders(req);
+    const parsed = parseApiBody(method, segments, headers, raw);
+    let records = 0;
+    if (!isResponse(parsed)) {
+      const cost = writeCost({ method, segments, query, body: parsed.body }, this.objectOfId);
+      records = cost.records;
+      if (flight !== undefined && cost.byObject.size > 0) this.flights.setWrites(flight, cost.byObject);
+    }
+    return { method, version: m[1]!, segments, query, headers, raw, parsed, records };
+  }
+
+  /** Authenticate and meter an API call: the request ready to dispatch, or the answer it gets instead. */
+  private api(call: ApiCall, req: IncomingMessage, tooManyLong: boolean): Prepared {
+    const { version, parsed } = call;
     if (!this.core.versionSet.has(version)) return { resp: notFound(), limitInfo: false };
     const session = this.core.oauth.authenticate(req.headers.authorization);
     if (session === undefined) return { resp: invalidSession(), limitInfo: false };
@@ -693,47 +1022,31 @@ export class EmulatorServer implements Emulator {
       };
     }
     usage.apiUsed++;
-    const segments = (m[2] ?? '')
-      .split('/')
-      .filter((x) => x !== '')
-      .map((x) => decodeURIComponent(x));
-    const headers = lowerHeaders(req);
-    const isUpload = method === 'PUT' && segments[0] === 'jobs';
-    let body: unknown;
-    let text = '';
-    if (!isUpload && raw.length > 0) {
-      const type = (headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json' && type !== '') {
-        // The emulator speaks JSON only (Salesforce also accepts XML).
-        return {
-          resp: apiError(
-            415,
-            'UNSUPPORTED_MEDIA_TYPE',
-            `Content-Type header specified in HTTP request is not supported: ${type}`,
-          ),
-          limitInfo: true,
-        };
-      }
-      text = raw.toString('utf8');
-      const parsed = parseJson(text);
-      if (isResponse(parsed)) return { resp: parsed, limitInfo: true };
-      body = parsed.value;
+    if (tooManyLong) {
+      // reference §5.1, §5.3: too many long-running requests at once; the refusal is metered.
+      return {
+        resp: apiError(403, 'REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.'),
+        limitInfo: true,
+      };
     }
-    const restReq: RestRequest = {
-      method,
-      segments,
-      query,
-      headers,
-      body,
-      bodyText: () => text,
-      rawBody: raw,
-      version,
-      user: session.user,
-      ctx: newContext(this.core, session.user),
-      inComposite: false,
-      forceAllOrNone: false,
+    if (isResponse(parsed)) return { resp: parsed, limitInfo: true };
+    const text = parsed.text;
+    return {
+      ready: {
+        method: call.method,
+        segments: call.segments,
+        query: call.query,
+        headers: call.headers,
+        body: parsed.body,
+        bodyText: () => text,
+        rawBody: call.raw,
+        version,
+        user: session.user,
+        ctx: newContext(this.core, session.user),
+        inComposite: false,
+        forceAllOrNone: false,
+      },
     };
-    return { resp: dispatch(this.core, restReq), limitInfo: true };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -811,6 +1124,15 @@ export class EmulatorServer implements Emulator {
           break;
         case 'lockRows':
           f.lockRows(value as Parameters<FaultControl['lockRows']>[0]);
+          break;
+        case 'holdNext':
+          f.holdNext(value as Parameters<FaultControl['holdNext']>[0]);
+          break;
+        case 'releaseHeld':
+          if (value === true) f.releaseHeld();
+          break;
+        case 'stallNext':
+          f.stallNext(value as Parameters<FaultControl['stallNext']>[0]);
           break;
         case 'requestLimitExceeded':
           f.requestLimitExceeded(value as Parameters<FaultControl['requestLimitExceeded']>[0]);

@@ -2,6 +2,7 @@
  * A tiny HTTP client for the emulator's own tests: real HTTP calls with node's fetch, replies with
  * status, headers and the parsed body. Deliberately independent of the connector's client.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll } from '@jest/globals';
 import { startEmulator } from './index.js';
 import type { Emulator } from './types.js';
@@ -17,7 +18,7 @@ export interface Reply {
 /** Send one request; `body` objects are sent as JSON unless a content-type says otherwise. */
 export async function send(
   url: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...init.headers };
   let body: string | Buffer | undefined;
@@ -28,6 +29,7 @@ export async function send(
   }
   const request: RequestInit = { method: init.method ?? 'GET', headers, redirect: 'manual' };
   if (body !== undefined) request.body = body;
+  if (init.signal !== undefined) request.signal = init.signal;
   const res = await fetch(url, request);
   const text = await res.text();
   let parsed: unknown;
@@ -77,14 +79,25 @@ export class Api {
     return new Api(emulator, await accessToken(emulator), version);
   }
 
-  /** `path` is relative to /services/data/vNN.N (starts with '/'), or absolute when it starts with /services. */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply> {
+  /**
+   * `path` is relative to /services/data/vNN.N (starts with '/'), or absolute when it starts with
+   * /services. `signal` aborts the call (the client goes away).
+   */
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Reply> {
     const full = path.startsWith('/services/') ? path : `/services/data/v${this.version}${path}`;
-    return send(`${this.emulator.url}${full}`, {
+    const init: Parameters<typeof send>[1] = {
       method,
       body,
       headers: { authorization: `Bearer ${this.token}`, ...headers },
-    });
+    };
+    if (signal !== undefined) init.signal = signal;
+    return send(`${this.emulator.url}${full}`, init);
   }
 
   get(path: string, headers?: Record<string, string>): Promise<Reply> {
@@ -127,4 +140,12 @@ export function useEmulator(ready: (emulator: Emulator, api: Api) => void): void
   afterAll(async () => {
     await emulator?.close();
   });
+}
+
+/**
+ * Wait until `condition` holds, checking every few milliseconds: tests wait for an event the emulator
+ * reports (a request held, a client gone), never for a fixed time. Jest's test timeout bounds it.
+ */
+export async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(5);
 }

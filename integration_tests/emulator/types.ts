@@ -107,8 +107,45 @@ export interface EmulatorSettings {
   latencyJitterMs: number;
   /** Seed of the jitter PRNG; null = no jitter. */
   jitterSeed: number | null;
-  /** Requests in flight above this cap get 403 ConcurrentPerOrgLongTxn (reference §5.1); null = unlimited. */
+  /**
+   * A crude cap on every request in flight, however young: above it a request gets 403
+   * ConcurrentPerOrgLongTxn (not metered); null = unlimited. Salesforce's own rule is the long-running
+   * one ({@link longRunningThresholdMs}, {@link maxLongRunning}); this cap predates it and stays for
+   * tests that want a hard ceiling.
+   */
   maxConcurrent: number | null;
+  /**
+   * Latency per record written or deleted by a request (ms, fractions allowed): a collection counts its
+   * records, a single-record write 1, a Composite call the sum over its subrequests. Reads and Bulk
+   * calls cost {@link latencyMs} only. See README "Latency model".
+   */
+  latencyPerRecordMs: number;
+  /** A request in flight at least this long is long-running (Salesforce: 20,000 ms, reference §5.3). */
+  longRunningThresholdMs: number;
+  /**
+   * Long-running requests allowed at once (reference §5.3: 25 in production and sandboxes, 5 in
+   * Developer Edition): an API request arriving while this many are in flight gets 403
+   * `ConcurrentPerOrgLongTxn Limit exceeded.` and is metered.
+   */
+  maxLongRunning: number;
+  /**
+   * The server's limit on one call, from its arrival (Salesforce: 10 minutes for REST calls,
+   * reference §5.3). A request not applied by then never is; a client still waiting gets 400
+   * QUERY_TIMEOUT. Applies to latency, held and stalled requests.
+   */
+  serverCallLimitMs: number;
+  /**
+   * Lock-contention mode: each record a REST call writes to object O fails with UNABLE_TO_LOCK_ROW
+   * with probability min({@link lockContentionMax}, {@link lockContentionPerWriter} × (w − 1)),
+   * w = API calls in flight writing O at that moment (the call itself included). Off by default.
+   */
+  lockContention: boolean;
+  /** The k of the lock-contention formula: added chance per other call writing the same object. */
+  lockContentionPerWriter: number;
+  /** The ceiling of the lock-contention chance per record. */
+  lockContentionMax: number;
+  /** Seed of the lock-contention PRNG (mulberry32): the same seed and arrival order give the same failures. */
+  lockContentionSeed: number;
   /**
    * [U] reference §3.3/§7: when one upsert request carries the same key twice, Salesforce answers
    * DUPLICATE_VALUE "Duplicate external id specified". 'all' (default, what a third-party connector
@@ -167,6 +204,28 @@ export interface EmulatorStats {
   /** process.cpuUsage() of the emulator's process since start / the last resetStats(). */
   cpuUserMicros: number;
   cpuSystemMicros: number;
+  /** Requests in flight now (admin calls excluded). */
+  inFlight: number;
+  /** Of those, the ones in flight for at least `longRunningThresholdMs` now. */
+  longRunningInFlight: number;
+  /** Requests held by {@link FaultControl.holdNext} now, waiting for `releaseHeld()`. */
+  held: number;
+  /** Requests stalled by {@link FaultControl.stallNext}: gauges (waiting, clientGone) and counters. */
+  stalled: StallStats;
+  /** Latency the model assigned to requests since start / the last resetStats() (ms, jitter included). */
+  latencyTotalMs: number;
+}
+
+/** Stalled requests (see {@link FaultControl.stallNext}). */
+export interface StallStats {
+  /** Held now, their client still connected. */
+  waiting: number;
+  /** Held now, their client gone: applied after the set number of further API requests. */
+  clientGone: number;
+  /** Applied after their client had gone (since the last resetStats()). */
+  applied: number;
+  /** Rolled back at the server's call limit, never applied (since the last resetStats()). */
+  rolledBack: number;
 }
 
 /** Which requests a fault applies to; all given members must match. */
@@ -211,11 +270,37 @@ export interface LockRowsSpec {
   times?: number;
 }
 
+/** Hold the next matching API request(s) in flight, unanswered and unapplied, until `releaseHeld()`. */
+export interface HoldNextSpec {
+  count?: number;
+  match?: FaultMatch;
+}
+
+/**
+ * Stall the next matching API request(s): held without an answer; once the client has gone (its
+ * connection closed) the request is applied, exactly as if it ran then, after `applyAfterRequests`
+ * further API requests have been answered — unless the server's call limit (`serverCallLimitMs`, from
+ * its arrival) passes first: then it is rolled back and never applied, and a client still waiting gets
+ * 400 QUERY_TIMEOUT.
+ */
+export interface StallNextSpec {
+  count?: number;
+  match?: FaultMatch;
+  /** Further requests under /services/data/ to answer, after the client has gone, before it is applied (0 = at once). */
+  applyAfterRequests: number;
+}
+
 /** Fault injection; every call is also available as POST /__emulator/faults. */
 export interface FaultControl {
   failNext(spec: FailNextSpec): void;
   dropNext(spec: DropNextSpec): void;
   lockRows(spec: LockRowsSpec): void;
+  /** Hold the next matching API request(s) in flight (they count as in flight and, in time, long-running). */
+  holdNext(spec: HoldNextSpec): void;
+  /** Let every held request go on (latency already served: it is applied and answered now); returns how many. */
+  releaseHeld(): number;
+  /** A request that outlives its client and lands later (see {@link StallNextSpec}). */
+  stallNext(spec: StallNextSpec): void;
   /** 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded." for a time window or a number of requests. */
   requestLimitExceeded(spec: { forMs?: number; forRequests?: number }): void;
   /** Set the daily allocation already used (at or above the limit, every API request gets 403). */
@@ -224,7 +309,7 @@ export interface FaultControl {
   expireTokensNow(): void;
   /** After this many further API calls, every access token issued so far becomes invalid. */
   expireTokensAfter(calls: number): void;
-  /** Remove every pending fault. */
+  /** Remove every pending fault (requests already held or stalled stay as they are). */
   clear(): void;
 }
 
