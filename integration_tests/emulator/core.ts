@@ -71,6 +71,8 @@ export class Cursors {
 export interface Usage {
   apiUsed: number;
   bulkBatches: number;
+  /** Requests refused at the daily limit (dailyApiRecoverEvery counts them). */
+  refusedAtLimit: number;
 }
 
 /** Everything a handler needs. */

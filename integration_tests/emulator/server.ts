@@ -63,6 +63,7 @@ import type {
 export function defaultSettings(): EmulatorSettings {
   return {
     dailyApiLimit: 5_000_000,
+    dailyApiRecoverEvery: null,
     latencyMs: 0,
     latencyJitterMs: 0,
     jitterSeed: null,
@@ -125,6 +126,8 @@ function checkSettings(partial: Partial<EmulatorSettings>): void {
       bad(key, `a non-negative ${integer ? 'integer' : 'number'}${max === Infinity ? '' : ` up to ${max}`}`);
   };
   nonNegative('latencyMs', false);
+  if (partial.dailyApiRecoverEvery !== undefined && partial.dailyApiRecoverEvery !== null)
+    nonNegative('dailyApiRecoverEvery', true);
   nonNegative('latencyPerRecordMs', false);
   nonNegative('longRunningThresholdMs', false);
   nonNegative('maxLongRunning', true);
@@ -366,7 +369,7 @@ export class EmulatorServer implements Emulator {
       versionSet: new Set(versions),
       dml: { store, settings, locks: faultState.locks, beforeSave: options.beforeSave },
       cursors: new Cursors(() => settings.maxQueryCursors),
-      usage: { apiUsed: 0, bulkBatches: 0 },
+      usage: { apiUsed: 0, bulkBatches: 0, refusedAtLimit: 0 },
       baseUrl: () => this.url,
     };
     this.seedUserRows();
@@ -543,6 +546,7 @@ export class EmulatorServer implements Emulator {
     this.total = 0;
     this.core.usage.apiUsed = 0;
     this.core.usage.bulkBatches = 0;
+    this.core.usage.refusedAtLimit = 0;
     this.cpuBase = process.cpuUsage();
     this.latencyTotal = 0;
     this.stallCounts = { ...this.stallCounts, applied: 0, rolledBack: 0 };
@@ -1015,7 +1019,13 @@ export class EmulatorServer implements Emulator {
     }
     const usage = this.core.usage;
     if (usage.apiUsed >= this.core.settings.dailyApiLimit || faults.takeLimit(Date.now())) {
-      // reference §5.1: daily allocation used up.
+      // reference §5.1: daily allocation used up. At the edge of the rolling window a slot frees now
+      // and then (dailyApiRecoverEvery), so a later request may be accepted after an earlier refusal.
+      const every = this.core.settings.dailyApiRecoverEvery;
+      if (every !== null && usage.apiUsed >= this.core.settings.dailyApiLimit) {
+        usage.refusedAtLimit += 1;
+        if (usage.refusedAtLimit % every === 0) usage.apiUsed -= 1;
+      }
       return {
         resp: apiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'),
         limitInfo: true,

@@ -101,6 +101,13 @@ export interface EmulatorOptions {
 export interface EmulatorSettings {
   /** Daily API request allocation ("Total API Request Allocations", reference §5.3). */
   dailyApiLimit: number;
+  /**
+   * The allocation is a rolling 24-hour window (reference §5.3): at its edge, requests age out and
+   * free slots one by one, so refusals and acceptances interleave. With a number N, once the
+   * allocation is used up, every N-th refused request frees one slot (the next request is accepted);
+   * null = nothing frees (the allocation only grows until reset).
+   */
+  dailyApiRecoverEvery: number | null;
   /** Latency added to every request (ms). Deterministic. */
   latencyMs: number;
   /** Extra random latency 0..latencyJitterMs; only applied when `jitterSeed` is set (deterministic PRNG). */
