@@ -271,7 +271,8 @@ export class LoadStream implements StreamContext {
     const field = this.plan.matchingField;
     if (field === undefined) return undefined;
     for (const [column, value] of Object.entries(data)) {
-      const mapped = this.target.fieldMappings[column] ?? column;
+      const mappings = this.target.fieldMappings;
+      const mapped = Object.hasOwn(mappings, column) ? mappings[column]! : column;
       if (
         mapped.toLowerCase() === field.toLowerCase() &&
         (typeof value === 'string' || typeof value === 'number')

@@ -11,6 +11,16 @@ import { mappingTargetProblems } from './plan.js';
 import { nearestName } from '../suggest.js';
 
 /** Where a stream's target came from. */
+
+/**
+ * No field mappings. Mappings are looked up by column names a source sends, so they never have a
+ * prototype: `constructor` or `__proto__` as a column must find nothing (config.ts builds them the
+ * same way).
+ */
+function noMappings(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 export type TargetSource = 'destination_object_name' | 'streams' | 'config';
 
 /** Everything the writer needs to know about where a stream goes. */
@@ -107,7 +117,7 @@ export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): 
     const target: Target = {
       object: stream.destination_object_name,
       operation,
-      fieldMappings: override?.fieldMappings ?? config.defaults.fieldMappings ?? {},
+      fieldMappings: override?.fieldMappings ?? config.defaults.fieldMappings ?? noMappings(),
       mappingsInherited: inheritsMappings(override, config),
       source: 'destination_object_name',
     };
@@ -126,7 +136,7 @@ export function resolveTarget(stream: ConfiguredAirbyteStream, config: Config): 
   const target: Target = {
     object: settings.salesforceObject,
     operation,
-    fieldMappings: settings.fieldMappings ?? {},
+    fieldMappings: settings.fieldMappings ?? noMappings(),
     mappingsInherited: override !== undefined && inheritsMappings(override, config),
     source: override ? 'streams' : 'config',
   };
@@ -145,7 +155,7 @@ export function configuredTargets(config: Config): Array<{ where: string; target
     const target: Target = {
       object: settings.salesforceObject,
       operation,
-      fieldMappings: settings.fieldMappings ?? {},
+      fieldMappings: settings.fieldMappings ?? noMappings(),
       mappingsInherited: inherited,
       source,
     };
