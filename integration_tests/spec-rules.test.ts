@@ -353,6 +353,53 @@ function duplicateOrderViolations(spec: Spec): string[] {
   return violations;
 }
 
+/**
+ * Not a CAT rule, but the form's reading order: within one object (and group) the orders are 0, 1, 2, …
+ * with no gap and no property left without one, so a new setting cannot land in a random place.
+ */
+function orderSequenceViolations(spec: Spec): string[] {
+  const violations: string[] = [];
+  for (const { node, path } of schemaNodes(spec.connectionSpecification)) {
+    if (!isObject(node.properties)) continue;
+    const byGroup = new Map<string, unknown[]>();
+    for (const [name, prop] of Object.entries(node.properties)) {
+      if (!isObject(prop) || !Number.isInteger(prop.order)) {
+        violations.push(`${show([...path, 'properties', name])}: no integer order`);
+        continue;
+      }
+      const group = JSON.stringify(prop.group ?? '');
+      byGroup.set(group, [...(byGroup.get(group) ?? []), prop.order]);
+    }
+    for (const orders of byGroup.values()) {
+      const sorted = (orders as number[]).slice().sort((a, b) => a - b);
+      if (sorted.some((order, i) => order !== i))
+        violations.push(
+          `${show([...path, 'properties'])}: orders ${sorted.join(', ')} are not 0…${sorted.length - 1}`,
+        );
+    }
+  }
+  return violations;
+}
+
+/**
+ * Not a CAT rule: every property, at any depth (oneOf branches and array items included), and every
+ * oneOf branch has a title and a description: the form shows the title as the label and the
+ * description as its help, and a field without them leaves a new user guessing.
+ */
+function titleDescriptionViolations(spec: Spec): string[] {
+  const isBranch = (path: Path): boolean => path.length >= 2 && path[path.length - 2] === 'oneOf';
+  return schemaNodes(spec.connectionSpecification)
+    .filter(({ path }) => isPropertyNode(path) || isBranch(path))
+    .flatMap(({ node, path }) =>
+      (['title', 'description'] as const)
+        .filter((key) => {
+          const text = node[key];
+          return typeof text !== 'string' || text.trim() === '';
+        })
+        .map((key) => `${show(path)}: no ${key}`),
+    );
+}
+
 /** test_nested_group: `group` only on top-level properties. */
 function nestedGroupViolations(spec: Spec): string[] {
   return schemaNodes(spec.connectionSpecification)
@@ -603,6 +650,37 @@ const RULES: Rule[] = [
       'top level': (s) => void (prop(s, 'is_sandbox').order = prop(s, 'login_url').order),
       'inside advanced': (s) => void (prop(s, 'advanced', 'dry_run').order = 0),
       'inside a oneOf variant': (s) => void (variantProp(s, 0, 'refresh_token').order = 1),
+    },
+  },
+  {
+    name: 'within each object the orders run 0, 1, 2, … without gaps (fails on a gap or a property without order)',
+    check: orderSequenceViolations,
+    breaks: {
+      'a gap in advanced': (s) => void (prop(s, 'advanced', 'rejected_records_path').order = 99),
+      'no order in a stream item': (s) => {
+        const items = prop(s, 'streams').items as Json;
+        delete ((items.properties as Json).stream_namespace as Json).order;
+      },
+      'a gap in a oneOf variant': (s) => void (variantProp(s, 2, 'client_secret').order = 5),
+    },
+  },
+  {
+    name: 'every property at any depth, and every oneOf branch, has a title and a description (fails on one missing)',
+    check: titleDescriptionViolations,
+    breaks: {
+      'a top-level description': (s) => void delete prop(s, 'login_url').description,
+      'an auth_type title': (s) => void delete variantProp(s, 1, 'auth_type').title,
+      'a oneOf branch description': (s) => void delete variant(s, 0).description,
+      'a field of a streams item': (s) => {
+        const items = prop(s, 'streams').items as Json;
+        delete ((items.properties as Json).external_id_field as Json).description;
+      },
+      'a field of a nested array item': (s) => {
+        const streamItems = prop(s, 'streams').items as Json;
+        const mappings = (streamItems.properties as Json).field_mappings as Json;
+        ((mappings.items as Json).properties as Json).source = { title: 'Source', type: 'string', order: 0 };
+      },
+      'a blank title in advanced': (s) => void (prop(s, 'advanced', 'dry_run').title = ' '),
     },
   },
   {
