@@ -135,6 +135,9 @@ const SAMPLE_CONFIGS: Record<string, Json> = {
     advanced: {
       records_per_request: 200,
       parallel_requests: 2,
+      max_parallel_requests: 8,
+      write_api: 'bulk',
+      bulk_threshold_rows: 5000,
       null_handling: 'skip',
       assignment_rule: 'none',
       duplicate_rule_allow_save: true,
@@ -144,6 +147,7 @@ const SAMPLE_CONFIGS: Record<string, Json> = {
       api_budget_percent: 90,
       rate_limit_max_wait_seconds: 60,
       request_timeout_seconds: 30,
+      lost_answer_wait_seconds: 900,
       rejected_records_path: '/airbyte/rejected.jsonl',
     },
   },
@@ -754,6 +758,64 @@ describe('spec/spec.json follows Airbyte spec rules', () => {
       }
     });
   }
+});
+
+describe('advanced settings', () => {
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+  const validate = ajv.compile(loadSpec().connectionSpecification);
+  const withAdvanced = (advanced: Json): Json => ({
+    ...structuredClone(SAMPLE_CONFIGS.oauth2_refresh_token!),
+    advanced: structuredClone(advanced),
+  });
+  const verdicts = (key: string, values: unknown[]): Record<string, boolean> =>
+    Object.fromEntries(values.map((v) => [JSON.stringify(v), validate(withAdvanced({ [key]: v }))]));
+
+  it('parallel_requests is a whole number from 1 to 25 or "auto", and nothing else', () => {
+    const good = ['auto', 1, 4, 25];
+    const bad = [0, 26, 2.5, -1, '4', 'AUTO', 'fast', '', null, true, [4], { value: 4 }];
+    expect(verdicts('parallel_requests', [...good, ...bad])).toEqual(
+      Object.fromEntries([
+        ...good.map((v) => [JSON.stringify(v), true]),
+        ...bad.map((v) => [JSON.stringify(v), false]),
+      ]),
+    );
+  });
+
+  it('an empty advanced block takes the defaults: auto concurrency up to 10, auto write API from 10,000 rows, 600 s after a lost answer, and the older settings unchanged', () => {
+    const config = withAdvanced({});
+    expect(validate(config)).toBe(true);
+    expect(config.advanced).toEqual({
+      records_per_request: 1020,
+      parallel_requests: 'auto',
+      max_parallel_requests: 10,
+      write_api: 'auto',
+      bulk_threshold_rows: 10000,
+      null_handling: 'clear',
+      assignment_rule: 'default',
+      duplicate_rule_allow_save: false,
+      mirror_max_delete_percent: 20,
+      mirror_allow_empty_source: false,
+      dry_run: false,
+      api_budget_percent: 95,
+      rate_limit_max_wait_seconds: 300,
+      request_timeout_seconds: 120,
+      lost_answer_wait_seconds: 600,
+    });
+  });
+
+  it.each([
+    ['max_parallel_requests', [1, 10, 25], [0, 26, 2.5, 'auto', '10']],
+    ['write_api', ['auto', 'rest', 'bulk'], ['REST', 'bulk2', '', 1]],
+    ['bulk_threshold_rows', [1, 10000, 5000000], [0, -5, 2.5, '10000']],
+    ['lost_answer_wait_seconds', [0, 600, 3600], [-1, 3601, 1.5, '600']],
+  ])('%s accepts %j and refuses %j', (key, good, bad) => {
+    expect(verdicts(key, [...good, ...bad])).toEqual(
+      Object.fromEntries([
+        ...good.map((v) => [JSON.stringify(v), true]),
+        ...bad.map((v) => [JSON.stringify(v), false]),
+      ]),
+    );
+  });
 });
 
 describe('declarative OAuth (advanced_auth.oauth_config_specification.oauth_connector_input_specification)', () => {
