@@ -5,21 +5,29 @@
 # labels equal to metadata.yaml's dockerRepository and dockerImageTag (integration_tests/metadata.test.ts
 # checks all of this against the file, integration_tests/container.test.ts against the built image).
 #
-#   podman build --pull=never --network host -t localhost/destination-salesforce-service-cloud:dev .
-#   podman run --rm -i localhost/destination-salesforce-service-cloud:dev spec
+# Build and run: README.md, section Docker (docker build …, or podman build --pull=never --network host …).
 
 # ---- build: every dependency, bundle connector/ into dist/ (scripts/bundle.mjs) -------------------
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json LICENSE ./
 COPY scripts ./scripts
 COPY connector ./connector
-# Source maps are left out of the image: nothing runs with --enable-source-maps.
-RUN node scripts/bundle.mjs && rm -f dist/*.map
+COPY spec ./spec
+COPY schemas ./schemas
+# /app is assembled here so the runtime stage adds it as one layer holding only what the connector
+# runs: the bundle (every dependency inside, their licences in dist/THIRD_PARTY_LICENSES.txt; no
+# node_modules), the two JSON Schemas it reads at run time, package.json (its "type": "module" makes
+# Node load dist/main.js as an ES module) and the LICENSE. Source maps stay out: nothing runs with
+# --enable-source-maps.
+RUN node scripts/bundle.mjs \
+  && rm -f dist/*.map \
+  && mkdir -p /app \
+  && cp -R dist spec schemas package.json LICENSE /app/
 
-# ---- runtime ------------------------------------------------------------------------------------
+# ---- runtime: node (with its own CA store), the user, /app ----------------------------------------
 FROM node:24-bookworm-slim
 # The base image's `node` user (uid/gid 1000) becomes `airbyte`: Airbyte's own base images run
 # connectors as airbyte with uid and gid 1000, so files the platform mounts keep matching owners.
@@ -34,12 +42,8 @@ RUN groupmod --new-name airbyte node \
 
 ENV NODE_ENV=production
 WORKDIR /app
-# Application files stay owned by root: the connector only reads them. The bundle carries every
-# dependency (and their licences in dist/THIRD_PARTY_LICENSES.txt): no node_modules at run time.
-COPY package.json LICENSE ./
-COPY spec ./spec
-COPY schemas ./schemas
-COPY --from=build /src/dist ./dist
+# Owned by root: the connector only reads its files.
+COPY --from=build /app /app
 
 LABEL io.airbyte.name=airbyte/destination-salesforce-service-cloud
 LABEL io.airbyte.version=0.1.0

@@ -2,7 +2,11 @@
  * argv → one typed command. No I/O: main.ts runs the command.
  * The Airbyte platform calls `spec`, `check --config F`, `discover --config F` and
  * `write --config F --catalog F` (airbyte-protocol-notes §3.1); `login` is for people.
+ *
+ * Options are parsed by node:util's parseArgs in strict mode; when it refuses a command line, the
+ * same arguments are read again as tokens (not strict) to name the argument at fault in our words.
  */
+import { parseArgs as parseOptions, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from './errors.js';
 
 /** A parsed command line. */
@@ -36,44 +40,50 @@ export function usage(): string {
   return USAGE;
 }
 
-const FLAGS: Record<string, ReadonlySet<string>> = {
-  spec: new Set(),
-  check: new Set(['config']),
-  discover: new Set(['config']),
-  write: new Set(['config', 'catalog']),
-  login: new Set(['client-id', 'client-secret', 'login-url', 'sandbox', 'port', 'scope', 'timeout-seconds']),
-  help: new Set(),
+type Options = NonNullable<ParseArgsConfig['options']>;
+const FILE = { type: 'string' } as const;
+const TEXT = { type: 'string' } as const;
+
+/** Each command's options. No short forms: the protocol has none, and `-c` beside `--config` would be a second spelling to document. */
+const OPTIONS: Record<Command['name'], Options> = {
+  spec: {},
+  help: {},
+  check: { config: FILE },
+  discover: { config: FILE },
+  write: { config: FILE, catalog: FILE },
+  login: {
+    'client-id': TEXT,
+    'client-secret': TEXT,
+    'login-url': TEXT,
+    sandbox: { type: 'boolean' },
+    port: TEXT,
+    scope: TEXT,
+    'timeout-seconds': TEXT,
+  },
 };
-const BOOLEAN_FLAGS = new Set(['sandbox']);
+
+const isCommandName = (name: string): name is Command['name'] => Object.hasOwn(OPTIONS, name);
 
 /** Parses argv (without `node` and the script). Throws ConfigError for anything it does not understand. */
 export function parseArgs(argv: readonly string[]): Command {
   const [name, ...rest] = argv;
   if (name === undefined) throw new ConfigError(`No command given.\n${USAGE}`);
   const normalized = name === '--help' || name === '-h' ? 'help' : name;
-  const allowed = FLAGS[normalized];
-  if (allowed === undefined) throw new ConfigError(`Unknown command "${name}".\n${USAGE}`);
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < rest.length; i += 1) {
-    const arg = rest[i]!;
-    if (!arg.startsWith('--'))
-      throw new ConfigError(`Unexpected argument "${arg}" for ${normalized}.\n${USAGE}`);
-    const [key, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (!allowed.has(key)) throw new ConfigError(`Unknown option --${key} for ${normalized}.\n${USAGE}`);
-    if (BOOLEAN_FLAGS.has(key)) {
-      flags.set(key, true);
-      continue;
-    }
-    const value = inline ?? rest[i + 1];
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) {
-      throw new ConfigError(`Option --${key} needs a value.\n${USAGE}`);
-    }
-    if (inline === undefined) i += 1;
-    flags.set(key, value);
+  if (!isCommandName(normalized)) throw new ConfigError(`Unknown command "${name}".\n${USAGE}`);
+  const options = OPTIONS[normalized];
+  let values: ReturnType<typeof parseOptions>['values'];
+  try {
+    ({ values } = parseOptions({ args: [...rest], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(`${refusal(normalized, rest, options, error)}\n${USAGE}`);
   }
+  const text = (key: string): string | undefined => {
+    const value = values[key];
+    return typeof value === 'string' ? value : undefined;
+  };
   const need = (key: string): string => {
-    const value = flags.get(key);
-    if (typeof value !== 'string') throw new ConfigError(`${normalized} needs --${key} <file>.\n${USAGE}`);
+    const value = text(key);
+    if (value === undefined) throw new ConfigError(`${normalized} needs --${key} <file>.\n${USAGE}`);
     return value;
   };
   switch (normalized) {
@@ -87,26 +97,52 @@ export function parseArgs(argv: readonly string[]): Command {
       return { name: 'discover', config: need('config') };
     case 'write':
       return { name: 'write', config: need('config'), catalog: need('catalog') };
-    default: {
-      const port = Number(flags.get('port') ?? 1717);
+    case 'login': {
+      const port = Number(text('port') ?? 1717);
       if (!Number.isInteger(port) || port < 1 || port > 65535)
         throw new ConfigError('--port must be a TCP port (1–65535).');
-      const timeoutSeconds = Number(flags.get('timeout-seconds') ?? 300);
+      const timeoutSeconds = Number(text('timeout-seconds') ?? 300);
       if (!(timeoutSeconds > 0)) throw new ConfigError('--timeout-seconds must be a positive number.');
       const command: Command = {
         name: 'login',
-        sandbox: flags.get('sandbox') === true,
+        sandbox: values.sandbox === true,
         port,
-        scope: typeof flags.get('scope') === 'string' ? (flags.get('scope') as string) : 'api refresh_token',
+        scope: text('scope') ?? 'api refresh_token',
         timeoutSeconds,
       };
-      const clientId = flags.get('client-id');
-      if (typeof clientId === 'string') command.clientId = clientId;
-      const clientSecret = flags.get('client-secret');
-      if (typeof clientSecret === 'string') command.clientSecret = clientSecret;
-      const loginUrl = flags.get('login-url');
-      if (typeof loginUrl === 'string') command.loginUrl = loginUrl;
+      const clientId = text('client-id');
+      if (clientId !== undefined) command.clientId = clientId;
+      const clientSecret = text('client-secret');
+      if (clientSecret !== undefined) command.clientSecret = clientSecret;
+      const loginUrl = text('login-url');
+      if (loginUrl !== undefined) command.loginUrl = loginUrl;
       return command;
     }
   }
+}
+
+/**
+ * Why strict parsing refused `args`, naming the argument: parseArgs says it in its own words (and
+ * suggests `--` tricks that mean nothing here), so the tokens of a lenient parse find the culprit.
+ */
+function refusal(command: string, args: readonly string[], options: Options, error: unknown): string {
+  const { tokens } = parseOptions({ args: [...args], options, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') return `Unexpected argument "${token.value}" for ${command}.`;
+    const option = options[token.name];
+    if (option === undefined) return `Unknown option ${token.rawName} for ${command}.`;
+    if (option.type === 'boolean' && token.value !== undefined)
+      return `Option ${token.rawName} takes no value.`;
+    if (option.type !== 'string') continue;
+    if (token.value === undefined) return `Option ${token.rawName} needs a value.`;
+    // Strict parsing reads a separate value that starts with "-" as a forgotten value. The value is
+    // not repeated: it may be the client secret.
+    if (!token.inlineValue && token.value.startsWith('-')) {
+      return token.value.startsWith('--')
+        ? `Option ${token.rawName} needs a value.`
+        : `Option ${token.rawName} needs a value; for one that starts with "-", write ${token.rawName}=<value>.`;
+    }
+  }
+  return `Cannot read the options of ${command}: ${(error as Error).message}`;
 }

@@ -91,9 +91,20 @@ export function readJsonFile(path: string, what: string): unknown {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new ConfigError(
-      `Cannot read the ${what} file ${path} (${code}). Check the path and its permissions.`,
-    );
+    const uid = process.getuid?.();
+    // Permission is the usual fault in a container: the image runs as user airbyte (uid 1000), and a
+    // file mounted from the host keeps its owner and mode, so a 0600 file of another user is there
+    // but unreadable.
+    const denied = code === 'EACCES' || code === 'EPERM';
+    const why = denied ? `${code}: permission denied${uid === undefined ? '' : ` to uid ${uid}`}` : code;
+    const fix = denied
+      ? 'The Docker image runs the connector as user airbyte (uid 1000), and a mounted file keeps its host owner and mode: make the file readable by uid 1000 (chown 1000 FILE keeps it private at mode 0600; chmod 644 FILE lets every local user read it), or run the container as the file\'s owner (docker run --user "$(id -u)" …).'
+      : code === 'ENOENT'
+        ? 'Check the path; in a container it is the path inside the container, under the directory mounted with -v.'
+        : code === 'EISDIR'
+          ? 'It is a directory: name the JSON file itself.'
+          : 'Check the path and its permissions.';
+    throw new ConfigError(`Cannot read the ${what} file ${path} (${why}). ${fix}`);
   }
   try {
     return JSON.parse(text) as unknown;

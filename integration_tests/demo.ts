@@ -112,7 +112,15 @@ async function main(): Promise<void> {
         `${step}. write, ${run} run: ${rows.toLocaleString('en-US')} rows in ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${write.code}`,
       );
       say(`   ${states.length} state messages echoed, each after its records were written; the last:`);
-      say(indent(JSON.stringify(states.at(-1)?.state ?? null)));
+      const last = states.at(-1)?.state as { destinationStats?: Record<string, number> } | undefined;
+      say(indent(JSON.stringify(last ?? null)));
+      // destinationStats are per state (airbyte_protocol.yaml AirbyteStateStats: "for this state
+      // message"), so the last state's counts are a small part of the run: say so, or they read as totals.
+      const written = last?.destinationStats?.recordCount ?? 0;
+      const refused = last?.destinationStats?.rejectedRecordCount ?? 0;
+      say(
+        `   its destinationStats (recordCount ${written}, rejectedRecordCount ${refused}) cover only that state's span, the ${(written + refused).toLocaleString('en-US')} rows since the state before it, not the run's ${rows.toLocaleString('en-US')}: the summary below has the run's totals.`,
+      );
       if (rejected.size > 0) {
         say('   rejected rows, one example per Salesforce error code (refused locally or by Salesforce):');
         for (const text of rejected.values()) say(`    ${text}`);

@@ -8,10 +8,12 @@
  * spec.json), test_backward_compatibility (no previous release yet), and test_date_pattern /
  * test_date_format (CAT only warns).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import nunjucks from 'nunjucks';
 
 type Json = Record<string, unknown>;
 type Path = (string | number)[];
@@ -135,6 +137,9 @@ const SAMPLE_CONFIGS: Record<string, Json> = {
     advanced: {
       records_per_request: 200,
       parallel_requests: 2,
+      max_parallel_requests: 8,
+      write_api: 'bulk',
+      bulk_threshold_rows: 5000,
       null_handling: 'skip',
       assignment_rule: 'none',
       duplicate_rule_allow_save: true,
@@ -144,6 +149,7 @@ const SAMPLE_CONFIGS: Record<string, Json> = {
       api_budget_percent: 90,
       rate_limit_max_wait_seconds: 60,
       request_timeout_seconds: 30,
+      lost_answer_wait_seconds: 900,
       rejected_records_path: '/airbyte/rejected.jsonl',
     },
   },
@@ -351,6 +357,53 @@ function duplicateOrderViolations(spec: Spec): string[] {
     }
   }
   return violations;
+}
+
+/**
+ * Not a CAT rule, but the form's reading order: within one object (and group) the orders are 0, 1, 2, …
+ * with no gap and no property left without one, so a new setting cannot land in a random place.
+ */
+function orderSequenceViolations(spec: Spec): string[] {
+  const violations: string[] = [];
+  for (const { node, path } of schemaNodes(spec.connectionSpecification)) {
+    if (!isObject(node.properties)) continue;
+    const byGroup = new Map<string, unknown[]>();
+    for (const [name, prop] of Object.entries(node.properties)) {
+      if (!isObject(prop) || !Number.isInteger(prop.order)) {
+        violations.push(`${show([...path, 'properties', name])}: no integer order`);
+        continue;
+      }
+      const group = JSON.stringify(prop.group ?? '');
+      byGroup.set(group, [...(byGroup.get(group) ?? []), prop.order]);
+    }
+    for (const orders of byGroup.values()) {
+      const sorted = (orders as number[]).slice().sort((a, b) => a - b);
+      if (sorted.some((order, i) => order !== i))
+        violations.push(
+          `${show([...path, 'properties'])}: orders ${sorted.join(', ')} are not 0…${sorted.length - 1}`,
+        );
+    }
+  }
+  return violations;
+}
+
+/**
+ * Not a CAT rule: every property, at any depth (oneOf branches and array items included), and every
+ * oneOf branch has a title and a description: the form shows the title as the label and the
+ * description as its help, and a field without them leaves a new user guessing.
+ */
+function titleDescriptionViolations(spec: Spec): string[] {
+  const isBranch = (path: Path): boolean => path.length >= 2 && path[path.length - 2] === 'oneOf';
+  return schemaNodes(spec.connectionSpecification)
+    .filter(({ path }) => isPropertyNode(path) || isBranch(path))
+    .flatMap(({ node, path }) =>
+      (['title', 'description'] as const)
+        .filter((key) => {
+          const text = node[key];
+          return typeof text !== 'string' || text.trim() === '';
+        })
+        .map((key) => `${show(path)}: no ${key}`),
+    );
 }
 
 /** test_nested_group: `group` only on top-level properties. */
@@ -606,6 +659,37 @@ const RULES: Rule[] = [
     },
   },
   {
+    name: 'within each object the orders run 0, 1, 2, … without gaps (fails on a gap or a property without order)',
+    check: orderSequenceViolations,
+    breaks: {
+      'a gap in advanced': (s) => void (prop(s, 'advanced', 'rejected_records_path').order = 99),
+      'no order in a stream item': (s) => {
+        const items = prop(s, 'streams').items as Json;
+        delete ((items.properties as Json).stream_namespace as Json).order;
+      },
+      'a gap in a oneOf variant': (s) => void (variantProp(s, 2, 'client_secret').order = 5),
+    },
+  },
+  {
+    name: 'every property at any depth, and every oneOf branch, has a title and a description (fails on one missing)',
+    check: titleDescriptionViolations,
+    breaks: {
+      'a top-level description': (s) => void delete prop(s, 'login_url').description,
+      'an auth_type title': (s) => void delete variantProp(s, 1, 'auth_type').title,
+      'a oneOf branch description': (s) => void delete variant(s, 0).description,
+      'a field of a streams item': (s) => {
+        const items = prop(s, 'streams').items as Json;
+        delete ((items.properties as Json).external_id_field as Json).description;
+      },
+      'a field of a nested array item': (s) => {
+        const streamItems = prop(s, 'streams').items as Json;
+        const mappings = (streamItems.properties as Json).field_mappings as Json;
+        ((mappings.items as Json).properties as Json).source = { title: 'Source', type: 'string', order: 0 };
+      },
+      'a blank title in advanced': (s) => void (prop(s, 'advanced', 'dry_run').title = ' '),
+    },
+  },
+  {
     name: 'group appears only on top-level properties (fails on a nested group)',
     check: nestedGroupViolations,
     breaks: {
@@ -678,59 +762,427 @@ describe('spec/spec.json follows Airbyte spec rules', () => {
   }
 });
 
-describe('declarative OAuth (advanced_auth.oauth_config_specification.oauth_connector_input_specification)', () => {
-  // The variables Airbyte's DeclarativeOAuthFlow fills in (airbyte_protocol.yaml, OAuthConfigSpecification):
-  // without this block the platform looks the image up in its own list of OAuth implementations, and a
-  // custom image is not on it, so the refresh-token option could not be set up from the UI.
-  const PLATFORM = [
-    'client_id_key',
-    'client_id_value',
-    'client_secret_key',
-    'client_secret_value',
-    'redirect_uri_key',
-    'redirect_uri_value',
-    'scope_key',
-    'scope_value',
-    'state_key',
-    'state_value',
-    'auth_code_key',
-    'auth_code_value',
-  ];
-  const oauth = loadSpec().advanced_auth!.oauth_config_specification!;
-  const input = oauth['oauth_connector_input_specification'] as unknown as Record<string, unknown>;
-  const userInput = Object.keys(
-    oauth['oauth_user_input_from_connector_config_specification']!.properties ?? {},
-  );
+describe('advanced settings', () => {
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+  const validate = ajv.compile(loadSpec().connectionSpecification);
+  const withAdvanced = (advanced: Json): Json => ({
+    ...structuredClone(SAMPLE_CONFIGS.oauth2_refresh_token!),
+    advanced: structuredClone(advanced),
+  });
+  const verdicts = (key: string, values: unknown[]): Record<string, boolean> =>
+    Object.fromEntries(values.map((v) => [JSON.stringify(v), validate(withAdvanced({ [key]: v }))]));
 
-  /** Names a template reads that neither the platform nor the user-input spec provides. */
-  const unknownNames = (template: string): string[] => {
-    const names = new Set<string>();
-    for (const [, expression] of template.matchAll(/\{\{(.*?)\}\}/g)) {
-      const code = expression!.replace(/'[^']*'/g, '').split('|')[0]!;
-      for (const [word] of code.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)) {
-        if (!['if', 'else'].includes(word)) names.add(word);
+  it('parallel_requests is a whole number from 1 to 25 or "auto", and nothing else', () => {
+    const good = ['auto', 1, 4, 25];
+    const bad = [0, 26, 2.5, -1, '4', 'AUTO', 'fast', '', null, true, [4], { value: 4 }];
+    expect(verdicts('parallel_requests', [...good, ...bad])).toEqual(
+      Object.fromEntries([
+        ...good.map((v) => [JSON.stringify(v), true]),
+        ...bad.map((v) => [JSON.stringify(v), false]),
+      ]),
+    );
+  });
+
+  it('an empty advanced block takes the defaults: auto concurrency up to 10, auto write API from 10,000 rows, 600 s after a lost answer, and the older settings unchanged', () => {
+    const config = withAdvanced({});
+    expect(validate(config)).toBe(true);
+    expect(config.advanced).toEqual({
+      records_per_request: 1020,
+      parallel_requests: 'auto',
+      max_parallel_requests: 10,
+      write_api: 'auto',
+      bulk_threshold_rows: 10000,
+      null_handling: 'clear',
+      assignment_rule: 'default',
+      duplicate_rule_allow_save: false,
+      mirror_max_delete_percent: 20,
+      mirror_allow_empty_source: false,
+      dry_run: false,
+      api_budget_percent: 95,
+      rate_limit_max_wait_seconds: 300,
+      request_timeout_seconds: 120,
+      lost_answer_wait_seconds: 600,
+    });
+  });
+
+  it.each([
+    ['max_parallel_requests', [1, 10, 25], [0, 26, 2.5, 'auto', '10']],
+    ['write_api', ['auto', 'rest', 'bulk'], ['REST', 'bulk2', '', 1]],
+    ['bulk_threshold_rows', [1, 10000, 5000000], [0, -5, 2.5, '10000']],
+    ['lost_answer_wait_seconds', [0, 600, 3600], [-1, 3601, 1.5, '600']],
+  ])('%s accepts %j and refuses %j', (key, good, bad) => {
+    expect(verdicts(key, [...good, ...bad])).toEqual(
+      Object.fromEntries([
+        ...good.map((v) => [JSON.stringify(v), true]),
+        ...bad.map((v) => [JSON.stringify(v), false]),
+      ]),
+    );
+  });
+});
+
+// ---- declarative OAuth ----------------------------------------------------------------------------
+
+/**
+ * What Airbyte's platform offers a declarative OAuth template (airbytehq/airbyte-platform, module
+ * airbyte-oauth, package io.airbyte.oauth.declarative). Since platform 1.6.0 DeclarativeOAuthSpecHandler
+ * renders the templates with Jinjava: the older interpolator's `urlEncoder` and `base64Encoder`
+ * filters (which airbyte_protocol.yaml's examples still show) are gone, and Jinjava renders an unknown
+ * filter as an empty string, so `redirect_uri=` and `scope=` went out empty.
+ */
+const PLATFORM = {
+  /**
+   * Jinjava's built-in filters plus the platform's own codechallengeS256 (CodeChallengeS256Filter) and
+   * b64encode (Base64EncodeFilter, also a Jinjava built-in). The current platform renders in a
+   * restricted Jinjava that allows these four and refuses every other filter
+   * (DeclarativeOAuthSpecHandlerTest.testRenderStringTemplateAllowsOnlyAllowlistedTagsAndFilters): so
+   * these are the filters that work on every platform since 1.6.0.
+   */
+  filters: ['urlencode', 'replace', 'b64encode', 'codechallengeS256'],
+  /** The tags that restricted renderer allows (same test): no for, set, elif, macro. */
+  tags: ['if', 'else', 'endif'],
+  /**
+   * The names DeclarativeOAuthSpecHandler puts in the template map besides the config's own keys
+   * (MANDATORY_DEFAULT_KEYS, getTemplateParametersAndValues): each `*_key` names a parameter, `*_value`
+   * is its value, `*_param` is `key=value` (URL-encoded for redirect_uri and scope), and the value is
+   * also found under the parameter's own name (client_id, code, …).
+   */
+  variables: ['client_id', 'client_secret', 'auth_code', 'redirect_uri', 'scope', 'state'].flatMap((p) => [
+    `${p}_key`,
+    `${p}_value`,
+    `${p}_param`,
+  ]),
+  defaultKeys: {
+    auth_code_key: 'code',
+    client_id_key: 'client_id',
+    client_secret_key: 'client_secret',
+    redirect_uri_key: 'redirect_uri',
+    scope_key: 'scope',
+    state_key: 'state',
+  } as Record<string, string>,
+  /** Names whose value is the client secret: the consent URL goes to the user's browser. */
+  secrets: ['client_secret', 'client_secret_value', 'client_secret_param'],
+};
+
+interface NjNode {
+  typename: string;
+  fields: string[];
+  children?: unknown[];
+  value?: unknown;
+  [field: string]: unknown;
+}
+/** nunjucks' own parser (exported, untyped): the tree shows every filter, name, call and lookup a template uses. */
+const parseTemplate = (src: string): NjNode =>
+  (nunjucks as unknown as { parser: { parse: (text: string) => NjNode } }).parser.parse(src);
+const isNode = (value: unknown): value is NjNode =>
+  typeof value === 'object' && value !== null && typeof (value as NjNode).typename === 'string';
+
+// Expression nodes a template may use: literals, names, ( ), ~, ==, and/or/not, inline and tag if.
+const PLAIN_NODES = new Set([
+  'Root',
+  'Output',
+  'NodeList',
+  'TemplateData',
+  'Literal',
+  'Group',
+  'Concat',
+  'Compare',
+  'CompareOperand',
+  'And',
+  'Or',
+  'Not',
+]);
+const NODE_WORDS: Record<string, string> = {
+  FunCall: 'a function or method call',
+  LookupVal: 'an attribute or index lookup',
+  Is: 'a test (`is …`)',
+};
+
+/**
+ * What in one template the platform would refuse or render otherwise than meant: a tag or a filter it
+ * lacks, a name it does not provide, a call or lookup (the restricted renderer refuses them), a boolean
+ * input used as a condition (the platform passes every value as text, and "false" is truthy text to
+ * Jinja engines other than Jinjava, this test's nunjucks among them), or — in the
+ * consent URL, which goes to the user's browser — the client secret.
+ */
+function templateProblems(
+  template: string,
+  names: ReadonlySet<string>,
+  booleans: ReadonlySet<string>,
+  inBrowser: boolean,
+): string[] {
+  const problems: string[] = [];
+  for (const [, tag] of template.matchAll(/\{%-?\s*(\w+)/g)) {
+    if (!PLATFORM.tags.includes(tag!)) problems.push(`tag {% ${tag} %} is not one the platform allows`);
+  }
+  let root: NjNode;
+  try {
+    root = parseTemplate(template);
+  } catch (error) {
+    return [...problems, `does not parse: ${(error as Error).message}`];
+  }
+  const visit = (node: unknown, condition: boolean): void => {
+    if (Array.isArray(node)) return node.forEach((n) => visit(n, condition));
+    if (!isNode(node)) return;
+    switch (node.typename) {
+      case 'Filter': {
+        const name = String((node.name as NjNode).value);
+        if (!PLATFORM.filters.includes(name)) problems.push(`filter ${name} is not one the platform has`);
+        return visit(node.args, false);
       }
+      case 'Symbol': {
+        const name = String(node.value);
+        if (!names.has(name)) problems.push(`${name} is a name the platform does not provide`);
+        if (condition && booleans.has(name))
+          problems.push(
+            `${name} is used as a condition: the platform passes it as the text "true" or "false", which only Jinjava reads as a boolean; compare it with == 'true' so every Jinja engine renders it alike`,
+          );
+        if (inBrowser && PLATFORM.secrets.includes(name))
+          problems.push(`${name} would put the client secret in the browser's address bar`);
+        return;
+      }
+      case 'If':
+      case 'InlineIf':
+        visit(node.cond, true);
+        visit(node.body, false);
+        return visit(node.else_, false);
+      default:
+        if (!PLAIN_NODES.has(node.typename)) {
+          problems.push(
+            `${NODE_WORDS[node.typename] ?? node.typename} is not something the platform renders`,
+          );
+          return;
+        }
+        if (node.children) return visit(node.children, condition);
+        for (const field of node.fields) visit(node[field], condition && node.typename !== 'Compare');
     }
-    return [...names].filter((n) => !PLATFORM.includes(n) && !userInput.includes(n));
+  };
+  visit(root, false);
+  return problems;
+}
+
+/** Java's URLEncoder.encode(s, UTF_8), form encoding: Jinjava's urlencode, the platform's *_param values and its token request body. */
+function javaUrlEncode(text: string): string {
+  return encodeURIComponent(text)
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+/** JsonNode.asText(): how the platform turns each input value into template text. */
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return value === null ? 'null' : '';
+}
+
+/** One run of the platform's flow: what it knows when it builds the consent URL, then the token request. */
+interface Exchange {
+  clientId: string;
+  clientSecret?: string;
+  redirectUri: string;
+  state?: string;
+  code?: string;
+}
+
+/** A Jinja-compatible renderer with the platform's filters; `replace` is nunjucks' own (same meaning). */
+const renderer = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+renderer.addFilter('urlencode', (value: unknown) =>
+  javaUrlEncode(typeof value === 'string' ? value : value == null ? '' : JSON.stringify(value)),
+);
+renderer.addFilter('b64encode', (value: unknown) =>
+  typeof value === 'string' ? Buffer.from(value, 'utf8').toString('base64') : value,
+);
+// CodeChallengeS256Filter: standard Base64 (with padding) of the SHA-256 digest.
+renderer.addFilter('codechallengeS256', (value: unknown) =>
+  typeof value === 'string' ? createHash('sha256').update(value, 'utf8').digest('base64') : value,
+);
+
+describe('declarative OAuth (advanced_auth.oauth_config_specification.oauth_connector_input_specification)', () => {
+  const spec = loadSpec();
+  const oauth = spec.advanced_auth!.oauth_config_specification!;
+  const input = oauth['oauth_connector_input_specification'] as unknown as Record<string, unknown> & {
+    consent_url: string;
+    access_token_url: string;
+    access_token_params?: Record<string, string>;
+    access_token_headers?: Record<string, string>;
+  };
+  const userInputSchema = oauth['oauth_user_input_from_connector_config_specification'] as unknown as Json;
+  const userInputs = Object.entries((userInputSchema.properties ?? {}) as Record<string, Json>);
+  const names = new Set([
+    ...PLATFORM.variables,
+    ...Object.keys(PLATFORM.defaultKeys),
+    ...Object.values(PLATFORM.defaultKeys),
+    ...Object.keys(input),
+    ...userInputs.map(([name]) => name),
+  ]);
+  const booleans = new Set(userInputs.filter(([, s]) => s.type === 'boolean').map(([name]) => name));
+
+  /** Every template in the block, with where it is. */
+  const templates = (block: typeof input): [string, string, boolean][] => [
+    ['consent_url', block.consent_url, true],
+    ['access_token_url', block.access_token_url, false],
+    ...(['access_token_params', 'access_token_headers'] as const).flatMap((part) =>
+      Object.entries(block[part] ?? {}).flatMap(([k, v]): [string, string, boolean][] => [
+        [`${part} key ${k}`, k, false],
+        [`${part}.${k}`, v, false],
+      ]),
+    ),
+  ];
+
+  /** The template map DeclarativeOAuthSpecHandler builds (createDefaultTemplateMap, getTemplateParametersAndValues). */
+  const templateValues = (user: Json, exchange: Exchange): Record<string, string> => {
+    const values: Record<string, string> = { ...PLATFORM.defaultKeys };
+    for (const [key, value] of Object.entries({ ...user, ...input })) values[key] = asText(value);
+    const given: Record<string, string | undefined> = {
+      client_id: exchange.clientId,
+      client_secret: exchange.clientSecret,
+      auth_code: exchange.code,
+      redirect_uri: exchange.redirectUri,
+      state: exchange.state,
+    };
+    for (const [name, value] of Object.entries(given))
+      if (value !== undefined) values[values[`${name}_key`]!] = value;
+    for (const name of ['client_id', 'client_secret', 'auth_code', 'state', 'redirect_uri', 'scope']) {
+      const key = values[`${name}_key`]!;
+      const value = values[key];
+      const encoded =
+        value === undefined
+          ? 'null'
+          : name === 'redirect_uri' || name === 'scope'
+            ? javaUrlEncode(value)
+            : value;
+      values[`${name}_param`] = `${key}=${encoded}`;
+      if (value !== undefined) values[`${name}_value`] = value;
+    }
+    return values;
+  };
+  const render = (template: string, values: Record<string, string>): string =>
+    renderer.renderString(template, values);
+  const renderMap = (
+    map: Record<string, string> | undefined,
+    values: Record<string, string>,
+  ): Record<string, string> =>
+    Object.fromEntries(Object.entries(map ?? {}).map(([k, v]) => [render(k, values), render(v, values)]));
+  /** DeclarativeOAuthFlow.getRequestContentType: form only when params come with that Content-Type header. */
+  const contentType = (block: typeof input): string => {
+    if (block.access_token_params === undefined) return 'application/x-www-form-urlencoded';
+    const header = block.access_token_headers?.['Content-Type'];
+    return header === 'application/x-www-form-urlencoded' ? header : 'application/json';
   };
 
-  it('has the consent and token URLs, the scopes and the outputs the refresh-token credentials need', () => {
-    expect(input).toMatchObject({
-      consent_url: expect.stringContaining('/services/oauth2/authorize?response_type=code&'),
-      access_token_url: expect.stringContaining('/services/oauth2/token?grant_type=authorization_code&'),
-      scope: 'api refresh_token',
-      extract_output: ['refresh_token', 'instance_url'],
-    });
+  const EXCHANGE: Required<Exchange> = {
+    clientId: '3MVG9fe4g9fhX0E5demo.Client_Id',
+    clientSecret: 'Fe3+Xq/9=&demo',
+    redirectUri: 'https://cloud.airbyte.com/auth_flow',
+    state: 'k3X.9-_aQ',
+    // Salesforce's authorization codes are Base64 text: '+', '/' and '=' must survive the exchange.
+    code: 'aPrxkJ+0Qg/Zz1==',
+  };
+  const LOGIN_HOSTS: [string, Json, string][] = [
+    ['production', { is_sandbox: false }, 'https://login.salesforce.com'],
+    ['production, is_sandbox not sent', {}, 'https://login.salesforce.com'],
+    ['sandbox', { is_sandbox: true }, 'https://test.salesforce.com'],
+    [
+      'My Domain',
+      { is_sandbox: false, login_url: 'https://acme.my.salesforce.com' },
+      'https://acme.my.salesforce.com',
+    ],
+    [
+      'My Domain with a trailing slash',
+      { is_sandbox: false, login_url: 'https://acme.my.salesforce.com/' },
+      'https://acme.my.salesforce.com',
+    ],
+    [
+      'sandbox My Domain with a trailing slash',
+      { is_sandbox: true, login_url: 'https://acme--uat.sandbox.my.salesforce.com/' },
+      'https://acme--uat.sandbox.my.salesforce.com',
+    ],
+  ];
+
+  it('every template uses only tags, filters and names the platform has, and the consent URL carries no secret', () => {
+    const found = templates(input).flatMap(([where, text, inBrowser]) =>
+      templateProblems(text, names, booleans, inBrowser).map((p) => `${where}: ${p}`),
+    );
+    expect(found).toEqual([]);
+  });
+
+  it.each([
+    ['the removed urlEncoder filter', '{{ redirect_uri_value | urlEncoder }}', 'filter urlEncoder'],
+    ['a Jinjava filter the platform refuses', '{{ login_url | lower }}', 'filter lower'],
+    ['a method call', "{{ login_url.rstrip('/') }}", 'function or method call'],
+    ['a for loop', '{% for x in [1] %}{{ x }}{% endfor %}', 'tag {% for %}'],
+    ['an elif', '{% if login_url %}a{% elif is_sandbox %}b{% endif %}', 'tag {% elif %}'],
+    ['a test', '{{ login_url is defined }}', 'a test'],
+    ['a name nobody provides', 'https://{{ my_domain }}/services', 'my_domain is a name'],
+    ['a boolean as a condition', "{{ 'a' if is_sandbox else 'b' }}", 'is_sandbox is used as a condition'],
+    ['the secret in the consent URL', '{{ consent_url }}?{{ client_secret_param }}', 'client secret'],
+  ])('catches %s', (_what, template, problem) => {
+    const found = templateProblems(template, names, booleans, true);
+    expect(found.join('\n')).toContain(problem);
+  });
+
+  it('the user inputs the templates read are in the config, with the types the platform validates', () => {
+    const validateInput = new Ajv({ strict: false }).compile(userInputSchema);
+    for (const [, user] of LOGIN_HOSTS)
+      expect({ user, valid: validateInput(user) }).toEqual({ user, valid: true });
+  });
+
+  it.each(LOGIN_HOSTS)(
+    'consent URL for %s: authorize on that host, redirect_uri and scope URL-encoded',
+    (_name, user, host) => {
+      // The consent URL is built before there is a code, and without the secret.
+      const atConsent = {
+        clientId: EXCHANGE.clientId,
+        redirectUri: EXCHANGE.redirectUri,
+        state: EXCHANGE.state,
+      };
+      const url = render(input.consent_url, templateValues(user, atConsent));
+      expect(url).toBe(
+        `${host}/services/oauth2/authorize?response_type=code&client_id=${EXCHANGE.clientId}` +
+          `&redirect_uri=https%3A%2F%2Fcloud.airbyte.com%2Fauth_flow&scope=api+refresh_token&state=${EXCHANGE.state}`,
+      );
+      const query = new URL(url).searchParams;
+      expect(query.get('redirect_uri')).toBe(EXCHANGE.redirectUri);
+      expect(query.get('scope')).toBe('api refresh_token');
+    },
+  );
+
+  it.each(LOGIN_HOSTS)(
+    'token request for %s: POST to the token URL, code and secret in a form body, none in the URL',
+    (_name, user, host) => {
+      const values = templateValues(user, EXCHANGE);
+      const url = render(input.access_token_url, values);
+      expect(url).toBe(`${host}/services/oauth2/token`);
+      expect(new URL(url).search).toBe('');
+      const params = renderMap(input.access_token_params, values);
+      expect(params).toEqual({
+        grant_type: 'authorization_code',
+        code: EXCHANGE.code,
+        client_id: EXCHANGE.clientId,
+        client_secret: EXCHANGE.clientSecret,
+        redirect_uri: EXCHANGE.redirectUri,
+      });
+      expect(renderMap(input.access_token_headers, values)).toEqual({
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Accept: 'application/json',
+      });
+      expect(contentType(input)).toBe('application/x-www-form-urlencoded');
+      // BaseOAuth2Flow.toUrlEncodedString: key=URLEncoder(value), as Salesforce reads the body back.
+      const body = Object.entries(params)
+        .map(([k, v]) => `${k}=${javaUrlEncode(v)}`)
+        .join('&');
+      expect(Object.fromEntries(new URLSearchParams(body))).toEqual(params);
+    },
+  );
+
+  it('asks for the api and refresh_token scopes and keeps the refresh token and instance URL', () => {
+    // Salesforce Help "OAuth Tokens and Scopes": `api` covers REST and Bulk API 2.0; `refresh_token` and
+    // `offline_access` name one permission ("Perform requests at any time (refresh_token,
+    // offline_access)"), so asking for both adds nothing; and a request may only name scopes the
+    // connected app has (Mobile SDK "Scope Parameter Values").
+    expect(input.scope).toBe('api refresh_token');
+    expect(input['extract_output']).toEqual(['refresh_token', 'instance_url']);
     for (const out of input['extract_output'] as string[]) {
       expect(oauth['complete_oauth_output_specification']!.properties).toHaveProperty(out);
     }
-  });
-
-  it('reads only variables the platform or the user-input spec provides (fails on an unknown one)', () => {
-    expect(unknownNames(input['consent_url'] as string)).toEqual([]);
-    expect(unknownNames(input['access_token_url'] as string)).toEqual([]);
-    expect(
-      unknownNames('https://{{ my_domain }}/authorize?{{ client_id_key }}={{ client_id_value }}'),
-    ).toEqual(['my_domain']);
   });
 });
