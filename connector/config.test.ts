@@ -39,7 +39,10 @@ describe('config validation', () => {
     expect(config.defaults).toEqual({ salesforceObject: 'Contact', syncMode: 'upsert' });
     expect(config.advanced).toEqual({
       recordsPerRequest: 1020,
-      parallelRequests: 4,
+      parallelRequests: 'auto',
+      maxParallelRequests: 10,
+      writeApi: 'auto',
+      bulkThresholdRows: 10_000,
       nullHandling: 'clear',
       assignmentRule: 'default',
       duplicateRuleAllowSave: false,
@@ -152,7 +155,7 @@ describe('config validation', () => {
     [
       'zero parallel requests',
       { ...good, advanced: { parallel_requests: 0 } },
-      'advanced.parallel_requests must be >= 1',
+      'advanced.parallel_requests must be a whole number from 1 to 25 or "auto" (got 0)',
     ],
     [
       'an unknown null handling',

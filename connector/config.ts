@@ -19,6 +19,9 @@ export const OLDEST_API_VERSION = 59;
 
 /** The operations of PRODUCT.md section 5. */
 export type SyncMode = 'upsert' | 'insert' | 'update' | 'add' | 'remove' | 'mirror';
+/** Which API writes (advanced.write_api, PRODUCT.md section 7a). */
+export type WriteApi = 'auto' | 'rest' | 'bulk';
+
 /** Null values clear fields, or are skipped. */
 export type NullHandling = 'clear' | 'skip';
 
@@ -44,7 +47,14 @@ export interface StreamOverride extends TargetSettings {
 /** The advanced settings, every one defaulted. */
 export interface AdvancedSettings {
   recordsPerRequest: number;
-  parallelRequests: number;
+  /** Calls in flight at once: a fixed number, or `auto` (adapted to what the org takes, load/pace.ts). */
+  parallelRequests: number | 'auto';
+  /** The most calls `auto` may have in flight. */
+  maxParallelRequests: number;
+  /** Which API writes: Composite (rest), Bulk API 2.0 (bulk), or chosen per stream (auto). */
+  writeApi: WriteApi;
+  /** With writeApi auto: the rows of a stream waiting that move it to Bulk API 2.0. */
+  bulkThresholdRows: number;
   nullHandling: NullHandling;
   assignmentRule: string;
   duplicateRuleAllowSave: boolean;
@@ -60,6 +70,18 @@ export interface AdvancedSettings {
    */
   lostAnswerWaitSeconds: number;
   rejectedRecordsPath?: string;
+}
+
+/** The calls in flight a run starts with (auto starts low and climbs, load/pace.ts). */
+export function startingParallelism(advanced: AdvancedSettings): number {
+  return advanced.parallelRequests === 'auto'
+    ? Math.min(2, advanced.maxParallelRequests)
+    : advanced.parallelRequests;
+}
+
+/** The most calls in flight a run may reach. */
+export function highestParallelism(advanced: AdvancedSettings): number {
+  return advanced.parallelRequests === 'auto' ? advanced.maxParallelRequests : advanced.parallelRequests;
 }
 
 /** The validated, typed configuration. */
@@ -454,7 +476,10 @@ function toConfig(raw: Record<string, unknown>, original: Record<string, unknown
   const a = (raw.advanced ?? {}) as Record<string, unknown>;
   const advanced: AdvancedSettings = {
     recordsPerRequest: a.records_per_request as number,
-    parallelRequests: a.parallel_requests as number,
+    parallelRequests: a.parallel_requests as number | 'auto',
+    maxParallelRequests: a.max_parallel_requests as number,
+    writeApi: a.write_api as WriteApi,
+    bulkThresholdRows: a.bulk_threshold_rows as number,
     nullHandling: a.null_handling as NullHandling,
     assignmentRule: a.assignment_rule as string,
     duplicateRuleAllowSave: a.duplicate_rule_allow_save as boolean,
@@ -464,7 +489,7 @@ function toConfig(raw: Record<string, unknown>, original: Record<string, unknown
     apiBudgetPercent: a.api_budget_percent as number,
     rateLimitMaxWaitSeconds: a.rate_limit_max_wait_seconds as number,
     requestTimeoutSeconds: a.request_timeout_seconds as number,
-    lostAnswerWaitSeconds: typeof a.lost_answer_wait_seconds === 'number' ? a.lost_answer_wait_seconds : 600,
+    lostAnswerWaitSeconds: a.lost_answer_wait_seconds as number,
   };
   if (typeof a.rejected_records_path === 'string' && a.rejected_records_path !== '') {
     advanced.rejectedRecordsPath = a.rejected_records_path;

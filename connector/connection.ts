@@ -1,7 +1,7 @@
 /** Builds the Salesforce client of a run from the typed config: one HTTP client, tokens, Describe cache. */
 import { setTimeout as delay } from 'node:timers/promises';
 import got, { type ExtendOptions, type Got } from 'got';
-import { checkHostUrl, type Config } from './config.js';
+import { checkHostUrl, highestParallelism, startingParallelism, type Config } from './config.js';
 import { type ConnectorError, isAbort } from './errors.js';
 import { toConnectorError } from './failure.js';
 import type { Logger } from './logger.js';
@@ -71,8 +71,8 @@ export function salesforceHttp(
   return new SalesforceHttp({
     apiVersion: config.apiVersion,
     // Sockets for every call the limiter may let run, and a sign-in or look-up beside them.
-    got: httpClient(advanced.parallelRequests + 2, hooks),
-    maxConcurrent: advanced.parallelRequests,
+    got: httpClient(highestParallelism(advanced) + 2, hooks),
+    maxConcurrent: startingParallelism(advanced),
     timeoutMs: advanced.requestTimeoutSeconds * 1000,
     rateLimitMaxWaitMs: advanced.rateLimitMaxWaitSeconds * 1000,
     apiBudgetPercent: advanced.apiBudgetPercent,

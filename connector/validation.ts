@@ -63,7 +63,7 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, root = 
           (typeof got === 'string' && got.length <= 40) || typeof got === 'number' || typeof got === 'boolean'
             ? ` (got ${JSON.stringify(got)})`
             : '';
-        text = `${path} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${shown}`;
+        text = `${path} must be ${allowedText(params.allowedValues as unknown[])}${shown}`;
         break;
       }
       case 'const':
@@ -81,4 +81,19 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, root = 
     if (!out.includes(text)) out.push(text);
   }
   return out;
+}
+
+/**
+ * The allowed values of an enum as a sentence: a run of whole numbers reads as a range ("a whole
+ * number from 1 to 25 or \"auto\""), not 25 values one by one.
+ */
+function allowedText(values: unknown[]): string {
+  const numbers = values.filter((v): v is number => Number.isInteger(v)).sort((a, b) => a - b);
+  const others = values.filter((v) => !Number.isInteger(v)).map((v) => JSON.stringify(v));
+  const run =
+    numbers.length > 3 && numbers.every((n, i) => i === 0 || n === numbers[i - 1]! + 1)
+      ? `a whole number from ${numbers[0]} to ${numbers[numbers.length - 1]}`
+      : undefined;
+  if (run === undefined) return `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+  return others.length === 0 ? run : `${run} or ${others.join(' or ')}`;
 }

@@ -9,7 +9,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadCatalog } from '../catalog.js';
-import type { Config } from '../config.js';
+import { highestParallelism, type Config } from '../config.js';
 import { connect, type Connection } from '../connection.js';
 import { ConfigError, isAbort, SystemError, TransientError } from '../errors.js';
 import { toConnectorError } from '../failure.js';
@@ -97,7 +97,7 @@ async function write(
   const sink = new RestLoader(connection.http, new Settler(outcomes, checkpoints), ctx.logger, {
     // One job beyond the calls in flight keeps Salesforce busy while the next batch is built; more
     // would only hold more records in memory (bench/: fewer in flight, less garbage collection).
-    maxJobs: config.advanced.parallelRequests + 1,
+    maxJobs: highestParallelism(config.advanced) + 1,
     headers: requestHeaders(config),
     lockAttempts: 5,
     lockDelayMs: 1_000,
