@@ -77,8 +77,6 @@ export interface Usage {
 export interface Core {
   store: Store;
   metadata: Metadata;
-  globalDescribe: CachedJson;
-  describes: Map<string, CachedJson>;
   settings: EmulatorSettings;
   faults: FaultState;
   oauth: OAuthServer;

@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { bulkJobs } from './bulk.js';
-import { type Core, Cursors, cachedJson, newContext } from './core.js';
+import { type Core, Cursors, newContext } from './core.js';
 import type { User } from './dml.js';
 import { FaultState } from './faults.js';
 import {
@@ -198,8 +198,6 @@ export class EmulatorServer implements Emulator {
     const store = new Store();
     for (const name of SERVED_OBJECTS) store.add(compileSchema(metadata.describes.get(name)!, true));
     store.add(compileSchema(userDescribe(), false));
-    const describes = new Map<string, ReturnType<typeof cachedJson>>();
-    for (const [name, d] of metadata.describes) describes.set(name, cachedJson(d));
     const orgId = IdGenerator.make('00D', 1);
     const users = new Map<string, User>();
     const integration: User = {
@@ -242,8 +240,6 @@ export class EmulatorServer implements Emulator {
     this.core = {
       store,
       metadata,
-      globalDescribe: cachedJson(metadata.global),
-      describes,
       settings,
       faults: faultState,
       oauth,
