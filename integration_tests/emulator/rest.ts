@@ -551,7 +551,7 @@ function queryMore(core: Core, req: RestRequest, segment: string): ApiResponse {
 
 function limits(core: Core): ApiResponse {
   const max = core.settings.dailyApiLimit;
-  const batchesMax = 15000;
+  const batchesMax = core.settings.bulkDailyBatchLimit;
   let records = 0;
   for (const t of core.store.tables.values()) records += t.live;
   // Salesforce counts most records as 2 KB of data storage.

@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { bulkJobs } from './bulk.js';
-import { type Core, Cursors, newContext } from './core.js';
+import { type Core, Cursors, emptyBulkStats, newContext } from './core.js';
 import type { User } from './dml.js';
 import { FaultState } from './faults.js';
 import {
@@ -72,7 +72,13 @@ export function defaultSettings(): EmulatorSettings {
     bulkBatchSize: 10_000,
     bulkBatchDelayMs: 0,
     bulkAllowMultipleUploads: false,
-    bulkUnknownColumns: 'ignore',
+    bulkUnknownColumns: 'fail',
+    bulkShuffleResults: true,
+    bulkResultSeed: 1,
+    bulkJavaNumbers: true,
+    bulkDailyBatchLimit: 15_000,
+    bulkBatchesPerPoll: null,
+    bulkMaxUploadBytes: (150 * 1024 * 1024 * 3) / 4,
     maxQueryCursors: 10,
     metadataLastModified: 'Fri, 14 Aug 2020 20:53:02 GMT',
   };
@@ -166,6 +172,17 @@ function lowerHeaders(req: IncomingMessage): Record<string, string | undefined> 
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const length = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isSafeInteger(length) && length > 0) {
+    // A body of known length is read into one buffer as it arrives: a 100 MB Bulk upload is then held
+    // once, not as its chunks plus their concatenation.
+    let raw = Buffer.allocUnsafe(length);
+    let at = 0;
+    for await (const chunk of req) at += (chunk as Buffer).copy(raw, at);
+    if (at < length) raw = raw.subarray(0, at);
+    if ((req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') return gunzipSync(raw);
+    return raw;
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const raw = Buffer.concat(chunks);
@@ -250,7 +267,7 @@ export class EmulatorServer implements Emulator {
       versionSet: new Set(versions),
       dml: { store, settings, locks: faultState.locks, beforeSave: options.beforeSave },
       cursors: new Cursors(() => settings.maxQueryCursors),
-      usage: { apiUsed: 0, bulkBatches: 0 },
+      usage: { apiUsed: 0, bulkBatches: 0, bulk: emptyBulkStats() },
       baseUrl: () => this.url,
     };
     this.seedUserRows();
@@ -259,6 +276,7 @@ export class EmulatorServer implements Emulator {
       failNext: (spec) => faultState.failNext(spec),
       dropNext: (spec) => faultState.dropNext(spec),
       lockRows: (spec) => faultState.locks.add(spec),
+      bulkJob: (spec) => bulkJobs(this.core).addFault(spec),
       requestLimitExceeded: (spec) => {
         if (spec.forMs !== undefined) faultState.limitUntil = Date.now() + spec.forMs;
         if (spec.forRequests !== undefined) faultState.limitRequests = spec.forRequests;
@@ -270,7 +288,10 @@ export class EmulatorServer implements Emulator {
       expireTokensAfter: (calls) => {
         faultState.expireAfter = calls;
       },
-      clear: () => faultState.clear(),
+      clear: () => {
+        faultState.clear();
+        bulkJobs(this.core).clearFaults();
+      },
     };
     this.server = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
@@ -375,6 +396,7 @@ export class EmulatorServer implements Emulator {
       apiMax: this.core.settings.dailyApiLimit,
       cpuUserMicros: cpu.user,
       cpuSystemMicros: cpu.system,
+      bulk: { ...this.core.usage.bulk },
     };
   }
 
@@ -384,6 +406,7 @@ export class EmulatorServer implements Emulator {
     this.total = 0;
     this.core.usage.apiUsed = 0;
     this.core.usage.bulkBatches = 0;
+    this.core.usage.bulk = emptyBulkStats();
     this.cpuBase = process.cpuUsage();
   }
 
@@ -485,7 +508,14 @@ export class EmulatorServer implements Emulator {
     const headers: Record<string, string> = { ...resp.headers, ...extra };
     let payload: string | Buffer | undefined;
     if (resp.status === 204 || resp.status === 304) payload = undefined;
-    else if (resp.raw !== undefined) {
+    else if (resp.chunks !== undefined) {
+      if (resp.contentType !== undefined) headers['Content-Type'] = resp.contentType;
+      headers['Content-Length'] = String(resp.chunks.reduce((n, c) => n + c.length, 0));
+      res.writeHead(resp.status, headers);
+      for (const chunk of resp.chunks) res.write(chunk);
+      res.end();
+      return;
+    } else if (resp.raw !== undefined) {
       payload = resp.raw;
       if (resp.contentType !== undefined) headers['Content-Type'] = resp.contentType;
     } else if (resp.body !== undefined) {
@@ -807,6 +837,9 @@ export class EmulatorServer implements Emulator {
           break;
         case 'lockRows':
           f.lockRows(value as Parameters<FaultControl['lockRows']>[0]);
+          break;
+        case 'bulkJob':
+          f.bulkJob(value as Parameters<FaultControl['bulkJob']>[0]);
           break;
         case 'requestLimitExceeded':
           f.requestLimitExceeded(value as Parameters<FaultControl['requestLimitExceeded']>[0]);
