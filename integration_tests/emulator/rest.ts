@@ -21,6 +21,7 @@ import {
   updateRecord,
   upsertRecord,
 } from './dml.js';
+import { withRequestUrls } from './fixtures.js';
 import {
   type ApiResponse,
   apiError,
@@ -29,7 +30,6 @@ import {
   parseHttpDate,
   typeMismatchMessage,
 } from './http-util.js';
-import { withRequestUrls } from './fixtures.js';
 import { recordJson } from './read.js';
 import { Problem, convertJson, type FieldInfo, type ObjectSchema } from './schema.js';
 import { SoqlError, executeQuery, parseQuery, resultRecord } from './soql.js';

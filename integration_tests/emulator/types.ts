@@ -225,8 +225,9 @@ export interface BulkStats {
   polls: number;
   /** GET of successfulResults, failedResults or unprocessedrecords. */
   resultGets: number;
-  /** GET of the job list, DELETE of a job. */
+  /** GET of the job list. */
   lists: number;
+  /** DELETE of a job. */
   deletes: number;
   /** Internal batches processed (each counts against DailyBulkApiBatches), and their rows. */
   batchesProcessed: number;
@@ -289,13 +290,13 @@ export interface BulkJobFaultSpec {
   object?: string;
   /** … and/or with this operation. */
   operation?: string;
-  /** End the job after this many internal batches (0: before the first). */
+  /** End the job after this many internal batches (0: before the first); a job with no more completes. */
   failAfterBatches?: number;
-  /** Leave these data rows unprocessed (1 = the first row after the header); the others are processed. */
+  /** Leave these data rows unprocessed (1 = the first record after the header, blank lines not counted). */
   unprocessedRows?: number[];
   /** Or leave the rows whose cell under this header equals one of the values unprocessed. */
   unprocessedMatch?: { column: string; values: string[] };
-  /** The failed job's errorMessage. Default `InternalServerError : Injected fault: …`. */
+  /** The failed job's errorMessage. Default `Unknown : Injected fault: …` ([U] Unknown is a documented code, reference §4.4). */
   errorMessage?: string;
 }
 
