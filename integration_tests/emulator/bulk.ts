@@ -1,39 +1,18 @@
 /**
- * Bulk API 2.0 ingest (reference §4): create a job, upload CSV (once, while Open), close it
- * (UploadComplete) or abort it; the job is then processed asynchronously in internal batches
- * (10,000 records by default) with the same per-record validation as REST; results come back as CSV
- * (successfulResults, failedResults, unprocessedrecords). Every HTTP call is one API request.
+ * Bulk API 2.0 ingest over HTTP (reference §4.1): create a job (200), upload its CSV once while Open
+ * (201), close it (UploadComplete) or abort it, poll it, read its three result files once it has ended,
+ * list and delete jobs. Every call is one API request (bulk2-ingest.md §1.2), counted by what it did
+ * in stats().bulk. Processing itself is in bulk-job.ts.
  */
-import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parse } from 'csv-parse';
-import { type Core, newContext } from './core.js';
-import {
-  type DmlContext,
-  type Prepared,
-  type RelRef,
-  type SaveOutcome,
-  type User,
-  createRecord,
-  deleteRecord,
-  duplicateKeyRows,
-  emptyPrepared,
-  idOfObject,
-  malformedRecordId,
-  recordError,
-  updateRecord,
-  upsertKeyValue,
-  upsertRecord,
-} from './dml.js';
+import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
+import { csvLine } from './bulk-csv.js';
+import { type Job, type Operation, type PendingBulkFault, JobRun } from './bulk-job.js';
+import type { Core } from './core.js';
 import { type ApiResponse, apiError, json, notFound } from './http-util.js';
-import { IdGenerator } from './ids.js';
+import { IdGenerator, normalizeId } from './ids.js';
 import { type RestRequest, methodNotAllowed, servedTable } from './rest.js';
-import { type FieldInfo, Problem, type StoredValue, convertCsv, formatDateTime } from './schema.js';
-import type { Table } from './store.js';
-import type { RecordError } from './types.js';
-
-type Operation = 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete';
-type State = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+import { type FieldInfo, formatDateTime } from './schema.js';
+import type { BulkJobFaultSpec } from './types.js';
 
 const OPERATIONS = new Set<string>(['insert', 'update', 'upsert', 'delete', 'hardDelete']);
 const DELIMITERS: Record<string, string> = {
@@ -44,53 +23,18 @@ const DELIMITERS: Record<string, string> = {
   SEMICOLON: ';',
   TAB: '\t',
 };
-
-/** A CSV column mapped to the object. */
-type Column =
-  | { kind: 'id'; header: string }
-  | { kind: 'field'; header: string; field: FieldInfo }
-  | { kind: 'rel'; header: string; field: FieldInfo; keyName: string; parentType: string | undefined }
-  | { kind: 'ignore'; header: string };
-
-interface Job {
-  id: string;
-  operation: Operation;
-  table: Table;
-  externalIdFieldName: string | undefined;
-  keyField: FieldInfo | undefined;
-  lineEnding: 'LF' | 'CRLF';
-  columnDelimiter: string;
-  state: State;
-  user: User;
-  createdDate: string;
-  systemModstamp: string;
-  apiVersion: string;
-  data: Buffer[];
-  processed: number;
-  failed: number;
-  startedAt: number;
-  finishedAt: number;
-  errorMessage: string | undefined;
-  /** CSV result text, one string per internal batch (compact for large jobs). */
-  successChunks: string[];
-  failedChunks: string[];
-  unprocessedChunks: string[];
-  resultHeader: string[] | undefined;
-  rawHeader: string[] | undefined;
-}
-
-function quote(v: string): string {
-  return `"${v.replace(/"/g, '""')}"`;
-}
-
-function csvLine(values: string[]): string {
-  return values.map(quote).join(',') + '\n';
-}
-
-/** `STATUS_CODE:message:fields --` (reference §4.1 step 5). */
-function errorText(e: RecordError): string {
-  return `${e.statusCode}:${e.message}:${e.fields.length > 0 ? `${e.fields.join(',')} --` : '--'}`;
-}
+/** The only fields of a create-job request (bulk2-ingest.md §1.1). */
+const CREATE_FIELDS = new Set([
+  'assignmentRuleId',
+  'columnDelimiter',
+  'contentType',
+  'externalIdFieldName',
+  'lineEnding',
+  'object',
+  'operation',
+]);
+/** bulk2-ingest.md §1.1: assignmentRuleId runs on Case and Lead only, from v49.0. */
+const ASSIGNMENT_RULE_OBJECTS = new Set(['Case', 'Lead']);
 
 function invalidJob(message: string): ApiResponse {
   return apiError(400, 'INVALIDJOB', `InvalidJob : ${message}`);
@@ -101,20 +45,49 @@ function invalidState(message: string): ApiResponse {
   return apiError(400, 'INVALIDJOBSTATE', message);
 }
 
-/** The Bulk API 2.0 jobs of the org. */
+/** The Bulk API 2.0 jobs of the org, and the pending Bulk processing faults. */
 export class BulkJobs {
   readonly jobs = new Map<string, Job>();
   private seq = 0;
+  private faults: PendingBulkFault[] = [];
 
-  nextId(): string {
+  /** A new job's id and sequence number. */
+  next(): { id: string; seq: number } {
     this.seq++;
-    return IdGenerator.make('750', this.seq);
+    return { id: IdGenerator.make('750', this.seq), seq: this.seq };
   }
 
+  addFault(spec: BulkJobFaultSpec): void {
+    this.faults.push({ remaining: spec.count ?? 1, spec });
+  }
+
+  /** The fault for a job whose processing starts, if one matches (it is used up by this job). */
+  takeFault(job: Job): BulkJobFaultSpec | undefined {
+    const pending = this.faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        (f.spec.object === undefined ||
+          f.spec.object.toLowerCase() === job.table.schema.name.toLowerCase()) &&
+        (f.spec.operation === undefined || f.spec.operation === job.operation),
+    );
+    if (pending === undefined) return undefined;
+    pending.remaining--;
+    this.faults = this.faults.filter((f) => f.remaining > 0);
+    return pending.spec;
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** Forget every job (processing stops) and fault. */
   clear(): void {
-    for (const job of this.jobs.values())
+    for (const job of this.jobs.values()) {
+      job.run?.discard();
       if (job.state === 'InProgress' || job.state === 'UploadComplete') job.state = 'Aborted';
+    }
     this.jobs.clear();
+    this.clearFaults();
   }
 }
 
@@ -130,6 +103,10 @@ export function bulkJobs(core: Core): BulkJobs {
   return jobs;
 }
 
+function delimiterName(job: Job): string {
+  return Object.entries(DELIMITERS).find(([, d]) => d === job.columnDelimiter)?.[0] ?? 'COMMA';
+}
+
 function jobInfo(job: Job, created: boolean): Record<string, unknown> {
   const info: Record<string, unknown> = {
     id: job.id,
@@ -141,14 +118,15 @@ function jobInfo(job: Job, created: boolean): Record<string, unknown> {
     state: job.state,
   };
   if (job.externalIdFieldName !== undefined) info.externalIdFieldName = job.externalIdFieldName;
+  // [U] where the echoed assignmentRuleId sits in the job info.
+  if (job.assignmentRuleId !== undefined) info.assignmentRuleId = job.assignmentRuleId;
   info.concurrencyMode = 'Parallel';
   info.contentType = 'CSV';
   info.apiVersion = Number(job.apiVersion);
   if (!created) info.jobType = 'V2Ingest';
   info.contentUrl = `services/data/v${job.apiVersion}/jobs/ingest/${job.id}/batches`;
   info.lineEnding = job.lineEnding;
-  info.columnDelimiter =
-    Object.entries(DELIMITERS).find(([, d]) => d === job.columnDelimiter)?.[0] ?? 'COMMA';
+  info.columnDelimiter = delimiterName(job);
   if (!created) {
     info.numberRecordsProcessed = job.processed;
     info.numberRecordsFailed = job.failed;
@@ -170,9 +148,15 @@ export function handleBulk(core: Core, req: RestRequest): ApiResponse {
   // Bulk API 2.0 exists from v41.0 (reference §4.1).
   if (Number(req.version) < 41) return notFound();
   const jobs = bulkJobs(core);
+  const stats = core.usage.bulk;
   if (s.length === 2) {
-    if (req.method === 'POST') return createJob(core, req, jobs);
+    if (req.method === 'POST') {
+      const reply = createJob(core, req, jobs);
+      if (reply.status === 200) stats.jobsCreated++;
+      return reply;
+    }
     if (req.method === 'GET') {
+      stats.lists++;
       const records = [...jobs.jobs.values()].map((j) => jobInfo(j, false));
       return json(200, { done: true, records, nextRecordsUrl: null });
     }
@@ -183,10 +167,12 @@ export function handleBulk(core: Core, req: RestRequest): ApiResponse {
   if (s.length === 3) {
     switch (req.method) {
       case 'GET':
-        return json(200, jobInfo(job, false));
+        stats.polls++;
+        return poll(core, job);
       case 'PATCH':
         return changeState(core, req, job);
       case 'DELETE':
+        stats.deletes++;
         if (job.state === 'Open' || job.state === 'InProgress') {
           return invalidState(`Job ${job.id} can't be deleted in state ${job.state}`);
         }
@@ -199,11 +185,15 @@ export function handleBulk(core: Core, req: RestRequest): ApiResponse {
   if (s.length === 4) {
     switch (s[3]) {
       case 'batches':
-        return req.method === 'PUT' ? upload(core, req, job) : methodNotAllowed(req.method, 'PUT');
+        if (req.method !== 'PUT') return methodNotAllowed(req.method, 'PUT');
+        stats.uploads++;
+        return upload(core, req, job);
       case 'successfulResults':
       case 'failedResults':
       case 'unprocessedrecords':
-        return req.method === 'GET' ? results(job, s[3]) : methodNotAllowed(req.method, 'GET');
+        if (req.method !== 'GET') return methodNotAllowed(req.method, 'GET');
+        stats.resultGets++;
+        return results(job, s[3]);
       default:
         return notFound();
     }
@@ -217,6 +207,12 @@ function createJob(core: Core, req: RestRequest, jobs: BulkJobs): ApiResponse {
     return apiError(400, 'JSON_PARSER_ERROR', 'Cannot deserialize instance of IngestJobRequest from input');
   }
   const b = body as Record<string, unknown>;
+  // [U] wording: the request takes only the documented fields (bulk2-ingest.md §1.1: no concurrency
+  // mode, no duplicate-rule option), so another one is refused rather than silently ignored.
+  const extra = Object.keys(b).find(
+    (k) => !CREATE_FIELDS.has(k) || (k === 'assignmentRuleId' && Number(req.version) < 49),
+  );
+  if (extra !== undefined) return invalidJob(`Unrecognized field: ${extra}`);
   const objectName = typeof b.object === 'string' ? b.object : '';
   const table = servedTable(core, objectName);
   if (table === undefined) return invalidJob(`Unable to find object: ${objectName}`);
@@ -230,6 +226,15 @@ function createJob(core: Core, req: RestRequest, jobs: BulkJobs): ApiResponse {
   const delimiterName = typeof b.columnDelimiter === 'string' ? b.columnDelimiter : 'COMMA';
   const columnDelimiter = DELIMITERS[delimiterName];
   if (columnDelimiter === undefined) return invalidJob(`Invalid column delimiter: ${delimiterName}`);
+  let assignmentRuleId: string | undefined;
+  if (b.assignmentRuleId !== undefined && b.assignmentRuleId !== null) {
+    // [U] wordings of both refusals.
+    if (!ASSIGNMENT_RULE_OBJECTS.has(table.schema.name))
+      return invalidJob(`assignmentRuleId is supported only for Case and Lead, not ${table.schema.name}`);
+    if (typeof b.assignmentRuleId !== 'string' || normalizeId(b.assignmentRuleId) === undefined)
+      return invalidJob(`Invalid assignmentRuleId: ${JSON.stringify(b.assignmentRuleId)}`);
+    assignmentRuleId = b.assignmentRuleId;
+  }
   let externalIdFieldName: string | undefined;
   let keyField: FieldInfo | undefined;
   if (operation === 'upsert') {
@@ -249,12 +254,15 @@ function createJob(core: Core, req: RestRequest, jobs: BulkJobs): ApiResponse {
     externalIdFieldName = keyField.name;
   }
   const now = formatDateTime(Date.now());
+  const { id, seq } = jobs.next();
   const job: Job = {
-    id: jobs.nextId(),
+    id,
+    seq,
     operation: operation as Operation,
     table,
     externalIdFieldName,
     keyField,
+    assignmentRuleId,
     lineEnding,
     columnDelimiter,
     state: 'Open',
@@ -262,20 +270,20 @@ function createJob(core: Core, req: RestRequest, jobs: BulkJobs): ApiResponse {
     createdDate: now,
     systemModstamp: now,
     apiVersion: req.version,
-    data: [],
+    uploads: [],
     processed: 0,
     failed: 0,
     startedAt: 0,
     finishedAt: 0,
     errorMessage: undefined,
+    resultHeader: undefined,
     successChunks: [],
     failedChunks: [],
-    unprocessedChunks: [],
-    resultHeader: undefined,
-    rawHeader: undefined,
+    unprocessed: [],
+    run: undefined,
   };
   jobs.jobs.set(job.id, job);
-  // [U] reference §4.1: the create status is not shown for ingest jobs; 200 like the query-job example.
+  // bulk2-ingest.md §1.1: create answers 200.
   return json(200, jobInfo(job, true));
 }
 
@@ -290,7 +298,7 @@ function upload(core: Core, req: RestRequest, job: Job): ApiResponse {
   }
   if (job.state !== 'Open')
     return invalidState(`Job ${job.id} is not in the Open state; data can be uploaded only to an Open job`);
-  if (job.data.length > 0 && !core.settings.bulkAllowMultipleUploads) {
+  if (job.uploads.length > 0 && !core.settings.bulkAllowMultipleUploads) {
     // [U] Bulk 2.0 takes one upload per job; this is the refusal observed for a second PUT.
     return apiError(
       400,
@@ -298,27 +306,83 @@ function upload(core: Core, req: RestRequest, job: Job): ApiResponse {
       `Found multiple contents for job: <${job.id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`,
     );
   }
-  job.data.push(req.rawBody);
+  const size = req.rawBody.length + job.uploads.reduce((n, b) => n + b.length, 0);
+  if (size > core.settings.bulkMaxUploadBytes) {
+    // [U] wording, after Bulk 1.0's "Failed to read request. Exceeded max size limit of …" (ClientInputError).
+    return apiError(
+      400,
+      'CLIENTINPUTERROR',
+      `ClientInputError : Failed to read request. Exceeded max size limit of ${core.settings.bulkMaxUploadBytes} bytes of CSV (150 MB after base64)`,
+    );
+  }
+  // The body is kept as received: one buffer, not copied again (a 100 MB upload is held once).
+  job.uploads.push(req.rawBody);
+  core.usage.bulk.uploadBytes += req.rawBody.length;
   return { status: 201 };
+}
+
+function startRun(core: Core, job: Job): JobRun {
+  job.state = 'InProgress';
+  job.startedAt = Date.now();
+  job.systemModstamp = formatDateTime(job.startedAt);
+  job.run = new JobRun(core, job, bulkJobs(core).takeFault(job));
+  return job.run;
+}
+
+/** Process a closed job batch after batch, yielding between steps (settings.bulkBatchesPerPoll null). */
+async function drive(core: Core, job: Job): Promise<void> {
+  if (core.settings.bulkStartDelayMs > 0) await sleep(core.settings.bulkStartDelayMs);
+  else await yieldToEvents();
+  if (job.state !== 'UploadComplete' || bulkJobs(core).jobs.get(job.id) !== job) return;
+  const run = startRun(core, job);
+  for (;;) {
+    const done = run.step();
+    if (done === 'done') return;
+    const delay = done === 'batch' ? core.settings.bulkBatchDelayMs : 0;
+    if (delay > 0) await sleep(delay);
+    else await yieldToEvents();
+  }
+}
+
+/** GET of the job info; when polls drive processing, up to bulkBatchesPerPoll batches first. */
+function poll(core: Core, job: Job): ApiResponse {
+  const perPoll = core.settings.bulkBatchesPerPoll;
+  if (perPoll !== null && (job.state === 'UploadComplete' || job.state === 'InProgress')) {
+    const run = job.run ?? startRun(core, job);
+    let batches = 0;
+    while (!run.done && batches < perPoll) if (run.step() === 'batch') batches++;
+  }
+  return json(200, jobInfo(job, false));
 }
 
 function changeState(core: Core, req: RestRequest, job: Job): ApiResponse {
   const body = req.body as Record<string, unknown> | undefined;
   const state = body?.state;
+  const stats = core.usage.bulk;
   if (state === 'UploadComplete') {
+    stats.closes++;
     if (job.state !== 'Open')
       return invalidState(`Job ${job.id} can't be closed: it is in state ${job.state}`);
     job.state = 'UploadComplete';
     job.systemModstamp = formatDateTime(Date.now());
-    void processJob(core, job);
+    if (core.settings.bulkBatchesPerPoll === null) void drive(core, job);
     return json(200, jobInfo(job, true));
   }
   if (state === 'Aborted') {
+    stats.aborts++;
     if (job.state !== 'Open' && job.state !== 'UploadComplete' && job.state !== 'InProgress') {
       return invalidState(`Job ${job.id} can't be aborted: it is in state ${job.state}`);
     }
+    const wasRunning = job.state === 'InProgress';
     job.state = 'Aborted';
     job.systemModstamp = formatDateTime(Date.now());
+    if (wasRunning)
+      job.run?.step(); // ends it: the rows not yet processed become unprocessed
+    else {
+      // Nothing was processed: the upload is returned as it came.
+      job.unprocessed = job.uploads;
+      job.uploads = [];
+    }
     return json(200, jobInfo(job, true));
   }
   return invalidState(`Invalid state transition requested: ${String(state)}`);
@@ -330,217 +394,11 @@ function results(job: Job, which: string): ApiResponse {
     return invalidState(`Job ${job.id} is in state ${job.state}; results are available when it is complete`);
   }
   const header = job.resultHeader ?? [];
-  let text: string;
+  let chunks: Buffer[];
   if (which === 'successfulResults')
-    text = csvLine(['sf__Id', 'sf__Created', ...header]) + job.successChunks.join('');
+    chunks = [Buffer.from(csvLine(['sf__Id', 'sf__Created', ...header])), ...job.successChunks];
   else if (which === 'failedResults')
-    text = csvLine(['sf__Id', 'sf__Error', ...header]) + job.failedChunks.join('');
-  else if (job.data.length > 0)
-    text = Buffer.concat(job.data).toString('utf8'); // aborted before processing
-  else text = (job.rawHeader === undefined ? '' : csvLine(job.rawHeader)) + job.unprocessedChunks.join('');
-  return { status: 200, raw: text, contentType: 'text/csv' };
-}
-
-/** Map the header row to columns (reference §4.3: field names, `Relationship.ExternalField`, unknown headers ignored). */
-function mapColumns(core: Core, job: Job, header: string[]): Column[] | string {
-  const schema = job.table.schema;
-  const columns: Column[] = [];
-  for (const h of header) {
-    const name = h.trim();
-    if (name.toLowerCase() === 'id') {
-      columns.push({ kind: 'id', header: h });
-      continue;
-    }
-    const field = schema.byLower.get(name.toLowerCase());
-    if (field !== undefined) {
-      columns.push({ kind: 'field', header: h, field });
-      continue;
-    }
-    // Relationship columns: Rel.Field, or polymorphic Type:Rel.Field.
-    const m = /^(?:([A-Za-z0-9_]+):)?([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)$/.exec(name);
-    const rel = m === null ? undefined : schema.relByLower.get(m[2]!.toLowerCase());
-    if (m !== null && rel !== undefined) {
-      columns.push({ kind: 'rel', header: h, field: rel, keyName: m[3]!, parentType: m[1] });
-      continue;
-    }
-    if (core.settings.bulkUnknownColumns === 'fail') return `InvalidBatch : Field name not found : ${name}`;
-    columns.push({ kind: 'ignore', header: h });
-  }
-  return columns;
-}
-
-/** A CSV row as a prepared record: empty cells are ignored, `#N/A` sets null (reference §4.3). */
-function prepareRow(columns: Column[], row: string[]): Prepared {
-  const prepared = emptyPrepared();
-  for (let i = 0; i < columns.length; i++) {
-    const col = columns[i]!;
-    const cell = row[i] ?? '';
-    if (cell === '' || col.kind === 'ignore') continue;
-    const isNull = cell === '#N/A';
-    if (col.kind === 'id') {
-      prepared.idGiven = true;
-      prepared.idValue = isNull ? null : cell;
-    } else if (col.kind === 'field') {
-      if (isNull && col.field.type === 'boolean') {
-        prepared.valueError ??= recordError(
-          'INVALID_TYPE_ON_FIELD_IN_RECORD',
-          `${col.field.label}: value not of required type`,
-          [col.field.name],
-        );
-        continue;
-      }
-      if (isNull) {
-        prepared.fields.push(col.field);
-        prepared.values.push(null);
-        continue;
-      }
-      const v = convertCsv(col.field, cell, i + 1);
-      if (v instanceof Problem) {
-        prepared.valueError ??= v.problem.error;
-        continue;
-      }
-      prepared.fields.push(col.field);
-      prepared.values.push(v === '' ? null : v);
-    } else {
-      const rel: RelRef = {
-        field: col.field,
-        parentType: col.parentType,
-        keyName: col.keyName,
-        keyValue: isNull ? null : cell,
-        fromText: true,
-      };
-      prepared.rels.push(rel);
-    }
-  }
-  return prepared;
-}
-
-function processRow(ctx: DmlContext, job: Job, prepared: Prepared): SaveOutcome {
-  const table = job.table;
-  switch (job.operation) {
-    case 'insert':
-      return createRecord(ctx, table, prepared);
-    case 'upsert':
-      return upsertRecord(ctx, table, job.keyField!, prepared);
-    case 'update': {
-      if (!prepared.idGiven || prepared.idValue === null) {
-        return {
-          success: false,
-          errors: [recordError('MISSING_ARGUMENT', 'Id not specified in an update call')],
-        };
-      }
-      const id = idOfObject(table.schema, prepared.idValue);
-      if (id === undefined)
-        return { success: false, errors: [malformedRecordId(table.schema, prepared.idValue)] };
-      return updateRecord(ctx, table, id, { ...prepared, idGiven: false, idValue: undefined });
-    }
-    default: {
-      if (!prepared.idGiven || typeof prepared.idValue !== 'string') {
-        return {
-          success: false,
-          errors: [recordError('MISSING_ARGUMENT', 'Id not specified in a delete call')],
-        };
-      }
-      return deleteRecord(ctx, prepared.idValue, table.schema, job.operation === 'hardDelete');
-    }
-  }
-}
-
-/** Process one internal batch synchronously and append its results. */
-function processBatch(core: Core, job: Job, columns: Column[], rows: string[][]): void {
-  const ctx = newContext(core, job.user);
-  core.usage.bulkBatches++;
-  const prepared = rows.map((r) => prepareRow(columns, r));
-  let duplicates = new Map<number, RecordError>();
-  if (job.operation === 'upsert') {
-    const keys: Array<StoredValue | undefined> = prepared.map((p) => upsertKeyValue(p, job.keyField!));
-    duplicates = duplicateKeyRows(keys, job.keyField!, core.settings);
-  }
-  const kept = columns.map((c, i) => (c.kind === 'ignore' ? -1 : i)).filter((i) => i >= 0);
-  let ok = '';
-  let bad = '';
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    const original = kept.map((k) => row[k] ?? '');
-    const dup = duplicates.get(i);
-    const outcome: SaveOutcome =
-      dup !== undefined ? { success: false, errors: [dup] } : processRow(ctx, job, prepared[i]!);
-    job.processed++;
-    if (outcome.success) {
-      const created = outcome.created ?? job.operation === 'insert';
-      ok += csvLine([outcome.id ?? '', String(created), ...original]);
-    } else {
-      job.failed++;
-      // sf__Id is filled for update/delete failures (v53.0+), empty for failed inserts (reference §4.1).
-      const id = job.operation === 'insert' || job.operation === 'upsert' ? '' : (outcome.id ?? '');
-      bad += csvLine([
-        id,
-        errorText(outcome.errors[0] ?? recordError('UNKNOWN_EXCEPTION', 'unknown')),
-        ...original,
-      ]);
-    }
-  }
-  if (ok !== '') job.successChunks.push(ok);
-  if (bad !== '') job.failedChunks.push(bad);
-}
-
-/** Asynchronous processing of a closed job. */
-async function processJob(core: Core, job: Job): Promise<void> {
-  const jobs = bulkJobs(core);
-  await sleep(core.settings.bulkStartDelayMs);
-  if (job.state !== 'UploadComplete' || jobs.jobs.get(job.id) !== job) return;
-  job.state = 'InProgress';
-  job.startedAt = Date.now();
-  const data = Buffer.concat(job.data);
-  job.data = [];
-  const parser = parse({
-    delimiter: job.columnDelimiter,
-    record_delimiter: job.lineEnding === 'CRLF' ? '\r\n' : '\n',
-    relax_column_count: true,
-    skip_empty_lines: true,
-    bom: true,
-  });
-  const slices: Buffer[] = [];
-  for (let i = 0; i < data.length; i += 1 << 20) slices.push(data.subarray(i, i + (1 << 20)));
-  Readable.from(slices).pipe(parser);
-  let columns: Column[] | undefined;
-  let batch: string[][] = [];
-  const size = Math.max(1, core.settings.bulkBatchSize);
-  const stillRunning = (): boolean => job.state === 'InProgress' && jobs.jobs.get(job.id) === job;
-  try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      if (columns === undefined) {
-        const mapped = mapColumns(core, job, record);
-        job.rawHeader = record;
-        if (typeof mapped === 'string') {
-          job.errorMessage = mapped;
-          job.state = 'Failed';
-          break;
-        }
-        columns = mapped;
-        job.resultHeader = columns.filter((c) => c.kind !== 'ignore').map((c) => c.header);
-        continue;
-      }
-      if (!stillRunning()) {
-        job.unprocessedChunks.push(csvLine(record));
-        continue;
-      }
-      batch.push(record);
-      if (batch.length >= size) {
-        processBatch(core, job, columns, batch);
-        batch = [];
-        await sleep(core.settings.bulkBatchDelayMs);
-      }
-    }
-    if (columns !== undefined && batch.length > 0) {
-      if (stillRunning()) processBatch(core, job, columns, batch);
-      else for (const r of batch) job.unprocessedChunks.push(csvLine(r));
-    }
-    if (job.state === 'InProgress') job.state = 'JobComplete';
-  } catch (e) {
-    job.state = 'Failed';
-    job.errorMessage = `InvalidBatch : ${e instanceof Error ? e.message : String(e)}`;
-  }
-  job.finishedAt = Date.now();
-  job.systemModstamp = formatDateTime(job.finishedAt);
+    chunks = [Buffer.from(csvLine(['sf__Id', 'sf__Error', ...header])), ...job.failedChunks];
+  else chunks = job.unprocessed;
+  return { status: 200, chunks, contentType: 'text/csv' };
 }

@@ -10,7 +10,7 @@ import type { Metadata } from './fixtures.js';
 import { IdGenerator } from './ids.js';
 import type { OAuthServer } from './oauth.js';
 import type { Store, Transaction } from './store.js';
-import type { EmulatorSettings } from './types.js';
+import type { BulkStats, EmulatorSettings } from './types.js';
 
 /** A pre-serialized JSON document with its ETag. */
 export interface CachedJson {
@@ -70,17 +70,35 @@ export class Cursors {
 /** Usage counters. */
 export interface Usage {
   apiUsed: number;
+  /** DailyBulkApiBatches used (reference §4.2). */
   bulkBatches: number;
   /** Requests refused at the daily limit (dailyApiRecoverEvery counts them). */
   refusedAtLimit: number;
+  /** Bulk ingest calls and work, for stats(). */
+  bulk: BulkStats;
+}
+
+/** Bulk counters at zero. */
+export function emptyBulkStats(): BulkStats {
+  return {
+    jobsCreated: 0,
+    uploads: 0,
+    uploadBytes: 0,
+    closes: 0,
+    aborts: 0,
+    polls: 0,
+    resultGets: 0,
+    lists: 0,
+    deletes: 0,
+    batchesProcessed: 0,
+    recordsProcessed: 0,
+  };
 }
 
 /** Everything a handler needs. */
 export interface Core {
   store: Store;
   metadata: Metadata;
-  globalDescribe: CachedJson;
-  describes: Map<string, CachedJson>;
   settings: EmulatorSettings;
   faults: FaultState;
   oauth: OAuthServer;

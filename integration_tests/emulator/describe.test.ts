@@ -17,6 +17,23 @@ const fixture = (file: string): Record<string, unknown> & { fields: Array<Record
 let sf: Emulator;
 let api: Api;
 
+/**
+ * A fixture as Salesforce serves it at `version` from `base`: its `urls` name the version and instance
+ * of the request, where the fixtures hold the recorded or anonymised ones (`v48.0`, `vxx.0`, `orgname…`).
+ */
+function asServed<T>(value: T, version: string, base: string, inUrls = false): T {
+  if (typeof value === 'string' && inUrls) {
+    return value
+      .replace(/^\/services\/data\/v[^/]+/, `/services/data/v${version}`)
+      .replace(/^https:\/\/[^/]+/, base) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => asServed(v, version, base)) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, asServed(v, version, base, inUrls || k === 'urls')]),
+  ) as T;
+}
+
 useEmulator((emulator, client) => {
   sf = emulator;
   api = client;
@@ -62,7 +79,7 @@ describe('global describe', () => {
   it('is the recorded one plus the served custom objects, with Lead keyPrefix 00Q', async () => {
     const reply = await api.get('/sobjects/');
     expect(reply.status).toBe(200);
-    const recorded = fixture('describe-global.json') as unknown as {
+    const recorded = asServed(fixture('describe-global.json'), '61.0', sf.url) as unknown as {
       sobjects: Array<Record<string, unknown>>;
     };
     const served = reply.body.sobjects as Array<Record<string, unknown>>;
@@ -97,7 +114,7 @@ describe('sObject describe', () => {
     async (name) => {
       const reply = await api.get(`/sobjects/${name}/describe/`);
       expect(reply.status).toBe(200);
-      const original = fixture(`describe-${name}.json`);
+      const original = asServed(fixture(`describe-${name}.json`), '61.0', sf.url);
       if (!(OBJECTS_WITH_ADDED_EXTERNAL_ID as readonly string[]).includes(name)) {
         expect(reply.body).toEqual(original);
         return;
@@ -130,6 +147,31 @@ describe('sObject describe', () => {
       });
     },
   );
+
+  it('names the version and instance asked in its urls, where the fixtures hold placeholders', async () => {
+    const v62 = new Api(sf, api.token, '62.0');
+    const contact = await v62.get('/sobjects/Contact/describe');
+    expect(contact.body.urls).toMatchObject({
+      sobject: '/services/data/v62.0/sobjects/Contact',
+      rowTemplate: '/services/data/v62.0/sobjects/Contact/{ID}',
+      uiDetailTemplate: `${sf.url}/{ID}`,
+      uiNewRecord: `${sf.url}/003/e`,
+    });
+    expect(contact.body.recordTypeInfos[0].urls.layout).toBe(
+      '/services/data/v62.0/sobjects/Contact/describe/layouts/012000000000000AAA',
+    );
+    expect(contact.text).not.toMatch(/vxx\.0|orgname|salesforce\.com/);
+    const global = await v62.get('/sobjects/');
+    const account = global.body.sobjects.find((o: { name: string }) => o.name === 'Account');
+    expect(account.urls.describe).toBe('/services/data/v62.0/sobjects/Account/describe');
+    expect(global.text).not.toMatch(/\/v52\.0\//);
+    const entry = await v62.get('/sobjects/Case');
+    expect(entry.body.objectDescribe.urls.sobject).toBe('/services/data/v62.0/sobjects/Case');
+    // The same document at another version is another variant, with its own ETag.
+    const v61 = await api.get('/sobjects/Contact/describe');
+    expect(v61.body.urls.sobject).toBe('/services/data/v61.0/sobjects/Contact');
+    expect(v61.headers.get('etag')).not.toBe(contact.headers.get('etag'));
+  });
 
   it('does not serve the Person Account fixture (Account is the plain one)', async () => {
     const reply = await api.get('/sobjects/Account/describe');

@@ -665,36 +665,58 @@ export function transactionTime(): string {
 }
 
 /**
- * Indexes (in `keys` order) of the records whose upsert key appears more than once in one request:
- * reference §3.3 DUPLICATE_VALUE "Duplicate external id specified: <value>". [U] every row sharing
- * the key fails ('all', default) or only the later ones ('later'), per settings.duplicateKeyRows.
+ * Finds the records of one request (or one Bulk job) whose upsert key appears more than once:
+ * reference §3.3, §4.3 DUPLICATE_VALUE "Duplicate external id specified: <value>". [U] every row sharing
+ * the key fails ('all', default) or only the later ones ('later'), per settings.duplicateKeyRows. Keys
+ * are fed one at a time, so a million-row Bulk job needs one map entry per distinct key and no more.
  */
+export class DuplicateKeys {
+  private readonly first = new Map<string, number>();
+  private readonly found = new Map<number, StoredValue>();
+  private readonly exact: boolean;
+
+  constructor(
+    private readonly keyField: FieldInfo,
+    private readonly settings: EmulatorSettings,
+  ) {
+    this.exact = matchesExactly(keyField, settings);
+  }
+
+  /** The key of record `i` (its stored form; undefined or null when it has none). */
+  add(i: number, value: StoredValue | undefined): void {
+    if (value === undefined || value === null || this.keyField.name === 'Id') return;
+    const k = this.exact && typeof value === 'string' ? value : (indexKey(this.keyField, value) ?? '');
+    const first = this.first.get(k);
+    if (first === undefined) {
+      this.first.set(k, i);
+      return;
+    }
+    if (this.settings.duplicateKeyRows === 'all') this.found.set(first, value);
+    this.found.set(i, value);
+  }
+
+  /** Record index → its DUPLICATE_VALUE error. */
+  errors(): Map<number, RecordError> {
+    const result = new Map<number, RecordError>();
+    for (const [i, value] of this.found) {
+      result.set(
+        i,
+        recordError('DUPLICATE_VALUE', `Duplicate external id specified: ${String(value)}`, [
+          this.keyField.name,
+        ]),
+      );
+    }
+    return result;
+  }
+}
+
+/** {@link DuplicateKeys} over the keys of one request, in `keys` order. */
 export function duplicateKeyRows(
   keys: Array<StoredValue | undefined>,
   keyField: FieldInfo,
   settings: EmulatorSettings,
 ): Map<number, RecordError> {
-  const result = new Map<number, RecordError>();
-  if (keyField.name === 'Id') return result;
-  const exact = matchesExactly(keyField, settings);
-  const seen = new Map<string, number[]>();
-  keys.forEach((v, i) => {
-    if (v === undefined || v === null) return;
-    const k = exact && typeof v === 'string' ? v : (indexKey(keyField, v) ?? '');
-    const list = seen.get(k);
-    if (list === undefined) seen.set(k, [i]);
-    else list.push(i);
-  });
-  for (const list of seen.values()) {
-    if (list.length < 2) continue;
-    const rows = settings.duplicateKeyRows === 'later' ? list.slice(1) : list;
-    for (const i of rows) {
-      const shown = String(keys[i]);
-      result.set(
-        i,
-        recordError('DUPLICATE_VALUE', `Duplicate external id specified: ${shown}`, [keyField.name]),
-      );
-    }
-  }
-  return result;
+  const finder = new DuplicateKeys(keyField, settings);
+  keys.forEach((v, i) => finder.add(i, v));
+  return finder.errors();
 }

@@ -205,6 +205,34 @@ export function loadMetadata(dir: string): Metadata {
   return { dir, describes, global };
 }
 
+const API_URL = /^\/services\/data\/v[^/]+(\/.*)?$/;
+const HOST_URL = /^https?:\/\/[^/]+(\/.*)?$/;
+
+function rewriteUrl(url: string, version: string, base: string): string {
+  const api = API_URL.exec(url);
+  if (api !== null) return `/services/data/v${version}${api[1] ?? ''}`;
+  const host = HOST_URL.exec(url);
+  return host === null ? url : `${base}${host[1] ?? ''}`;
+}
+
+/**
+ * A copy of a describe (or part of one) whose `urls` objects, at any depth, name the API version and
+ * the instance of the request, as Salesforce's do (reference §2.2: `/services/data/v52.0/...` at v52.0).
+ * The fixtures carry the version and org host they were recorded with, or anonymised ones (`vxx.0`,
+ * `orgname.my.salesforce.com`, SOURCE.txt item 3); the fixture objects themselves are left as they are.
+ */
+export function withRequestUrls<T>(value: T, version: string, base: string): T {
+  const walk = (v: unknown, inUrls: boolean): unknown => {
+    if (typeof v === 'string') return inUrls ? rewriteUrl(v, version, base) : v;
+    if (Array.isArray(v)) return v.map((x) => walk(x, false));
+    if (typeof v !== 'object' || v === null) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = walk(x, inUrls || k === 'urls');
+    return out;
+  };
+  return walk(value, false) as T;
+}
+
 const SEASONS = ['Summer', 'Winter', 'Spring'] as const;
 
 /**

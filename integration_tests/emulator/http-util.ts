@@ -10,6 +10,8 @@ export interface ApiResponse {
   body?: unknown;
   /** Raw body (CSV, HTML, pre-serialized JSON). */
   raw?: string | Buffer;
+  /** Raw body in pieces, written one after another (large Bulk results, never joined in memory). */
+  chunks?: Buffer[];
   contentType?: string;
   headers?: Record<string, string>;
 }

@@ -13,6 +13,8 @@ import type { Emulator, EmulatorOptions } from './types.js';
 
 export type {
   BeforeSaveContext,
+  BulkJobFaultSpec,
+  BulkStats,
   ClientOptions,
   DropNextSpec,
   Emulator,

@@ -6,7 +6,7 @@
 import { handleBulk } from './bulk.js';
 import { handleCollections } from './collections.js';
 import { handleComposite } from './composite.js';
-import { type Core, newContext } from './core.js';
+import { type CachedJson, type Core, cachedJson, newContext } from './core.js';
 import {
   type Deserialization,
   type DmlContext,
@@ -21,6 +21,7 @@ import {
   updateRecord,
   upsertRecord,
 } from './dml.js';
+import { withRequestUrls } from './fixtures.js';
 import {
   type ApiResponse,
   apiError,
@@ -146,11 +147,40 @@ function conditional(core: Core, req: RestRequest, doc: { text: string; etag: st
   return { status: 200, raw: doc.text, contentType: 'application/json;charset=UTF-8', headers };
 }
 
+const servedDescribes = new WeakMap<Core, Map<string, CachedJson>>();
+
+/** The instance URL a request was sent to (its Host), else the emulator's own. */
+function instanceUrl(core: Core, req: RestRequest): string {
+  const host = req.headers.host;
+  return host !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `http://${host}` : core.baseUrl();
+}
+
+/**
+ * A describe as served for the version and host asked (reference §2.2, §2.3: `urls` name the version
+ * and instance of the request): the fixtures' recorded or anonymised ones (`v48.0`, `vxx.0`,
+ * `orgname.my.salesforce.com`) are rewritten. Each variant is built once.
+ */
+function describeFor(core: Core, req: RestRequest, name: string | undefined): CachedJson | undefined {
+  const base = instanceUrl(core, req);
+  const key = `${name ?? ''}|${req.version}|${base}`;
+  let cache = servedDescribes.get(core);
+  if (cache === undefined) servedDescribes.set(core, (cache = new Map()));
+  let doc = cache.get(key);
+  if (doc === undefined) {
+    const source = name === undefined ? core.metadata.global : core.metadata.describes.get(name);
+    if (source === undefined) return undefined;
+    if (cache.size >= 256) cache.clear();
+    doc = cachedJson(withRequestUrls(source, req.version, base));
+    cache.set(key, doc);
+  }
+  return doc;
+}
+
 function sobjects(core: Core, req: RestRequest): ApiResponse {
   const s = req.segments;
   if (s.length === 1)
     return req.method === 'GET'
-      ? conditional(core, req, core.globalDescribe)
+      ? conditional(core, req, describeFor(core, req, undefined)!)
       : methodNotAllowed(req.method, 'GET');
   const table = servedTable(core, s[1]!);
   if (table === undefined) return notFound();
@@ -160,14 +190,16 @@ function sobjects(core: Core, req: RestRequest): ApiResponse {
       const entry = (core.metadata.global.sobjects as Array<Record<string, unknown>>).find(
         (e) => e.name === schema.name,
       );
-      return json(200, { objectDescribe: entry ?? null, recentItems: [] });
+      const objectDescribe =
+        entry === undefined ? null : withRequestUrls(entry, req.version, instanceUrl(core, req));
+      return json(200, { objectDescribe, recentItems: [] });
     }
     if (req.method === 'POST') return create(core, req, table);
     return methodNotAllowed(req.method, 'GET,POST');
   }
   if (s[2] === 'describe' && s.length === 3) {
     if (req.method !== 'GET') return methodNotAllowed(req.method, 'GET');
-    const doc = core.describes.get(schema.name);
+    const doc = describeFor(core, req, schema.name);
     return doc === undefined ? notFound() : conditional(core, req, doc);
   }
   const method = req.method === 'POST' && req.query.get('_HttpMethod') === 'PATCH' ? 'PATCH' : req.method;
@@ -519,7 +551,7 @@ function queryMore(core: Core, req: RestRequest, segment: string): ApiResponse {
 
 function limits(core: Core): ApiResponse {
   const max = core.settings.dailyApiLimit;
-  const batchesMax = 15000;
+  const batchesMax = core.settings.bulkDailyBatchLimit;
   let records = 0;
   for (const t of core.store.tables.values()) records += t.live;
   // Salesforce counts most records as 2 KB of data storage.

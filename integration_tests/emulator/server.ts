@@ -18,7 +18,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { bulkJobs } from './bulk.js';
-import { type Core, Cursors, cachedJson, newContext } from './core.js';
+import { type Core, Cursors, emptyBulkStats, newContext } from './core.js';
 import type { DmlContext, User } from './dml.js';
 import { FaultState } from './faults.js';
 import {
@@ -86,7 +86,13 @@ export function defaultSettings(): EmulatorSettings {
     bulkBatchSize: 10_000,
     bulkBatchDelayMs: 0,
     bulkAllowMultipleUploads: false,
-    bulkUnknownColumns: 'ignore',
+    bulkUnknownColumns: 'fail',
+    bulkShuffleResults: true,
+    bulkResultSeed: 1,
+    bulkJavaNumbers: true,
+    bulkDailyBatchLimit: 15_000,
+    bulkBatchesPerPoll: null,
+    bulkMaxUploadBytes: (150 * 1024 * 1024 * 3) / 4,
     maxQueryCursors: 10,
     metadataLastModified: 'Fri, 14 Aug 2020 20:53:02 GMT',
   };
@@ -272,6 +278,17 @@ function parseApiBody(
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const length = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isSafeInteger(length) && length > 0) {
+    // A body of known length is read into one buffer as it arrives: a 100 MB Bulk upload is then held
+    // once, not as its chunks plus their concatenation.
+    let raw = Buffer.allocUnsafe(length);
+    let at = 0;
+    for await (const chunk of req) at += (chunk as Buffer).copy(raw, at);
+    if (at < length) raw = raw.subarray(0, at);
+    if ((req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') return gunzipSync(raw);
+    return raw;
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const raw = Buffer.concat(chunks);
@@ -313,8 +330,6 @@ export class EmulatorServer implements Emulator {
     const store = new Store();
     for (const name of SERVED_OBJECTS) store.add(compileSchema(metadata.describes.get(name)!, true));
     store.add(compileSchema(userDescribe(), false));
-    const describes = new Map<string, ReturnType<typeof cachedJson>>();
-    for (const [name, d] of metadata.describes) describes.set(name, cachedJson(d));
     const orgId = IdGenerator.make('00D', 1);
     const users = new Map<string, User>();
     const integration: User = {
@@ -357,8 +372,6 @@ export class EmulatorServer implements Emulator {
     this.core = {
       store,
       metadata,
-      globalDescribe: cachedJson(metadata.global),
-      describes,
       settings,
       faults: faultState,
       oauth,
@@ -369,7 +382,7 @@ export class EmulatorServer implements Emulator {
       versionSet: new Set(versions),
       dml: { store, settings, locks: faultState.locks, beforeSave: options.beforeSave },
       cursors: new Cursors(() => settings.maxQueryCursors),
-      usage: { apiUsed: 0, bulkBatches: 0, refusedAtLimit: 0 },
+      usage: { apiUsed: 0, bulkBatches: 0, refusedAtLimit: 0, bulk: emptyBulkStats() },
       baseUrl: () => this.url,
     };
     this.seedUserRows();
@@ -388,6 +401,7 @@ export class EmulatorServer implements Emulator {
         return releases.length;
       },
       stallNext: (spec) => faultState.stallNext(spec),
+      bulkJob: (spec) => bulkJobs(this.core).addFault(spec),
       requestLimitExceeded: (spec) => {
         if (spec.forMs !== undefined) faultState.limitUntil = Date.now() + spec.forMs;
         if (spec.forRequests !== undefined) faultState.limitRequests = spec.forRequests;
@@ -399,7 +413,10 @@ export class EmulatorServer implements Emulator {
       expireTokensAfter: (calls) => {
         faultState.expireAfter = calls;
       },
-      clear: () => faultState.clear(),
+      clear: () => {
+        faultState.clear();
+        bulkJobs(this.core).clearFaults();
+      },
     };
     this.server = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
@@ -537,6 +554,7 @@ export class EmulatorServer implements Emulator {
       held: this.held.size,
       stalled: { ...this.stallCounts },
       latencyTotalMs: this.latencyTotal,
+      bulk: { ...this.core.usage.bulk },
     };
   }
 
@@ -547,6 +565,7 @@ export class EmulatorServer implements Emulator {
     this.core.usage.apiUsed = 0;
     this.core.usage.bulkBatches = 0;
     this.core.usage.refusedAtLimit = 0;
+    this.core.usage.bulk = emptyBulkStats();
     this.cpuBase = process.cpuUsage();
     this.latencyTotal = 0;
     this.stallCounts = { ...this.stallCounts, applied: 0, rolledBack: 0 };
@@ -746,7 +765,14 @@ export class EmulatorServer implements Emulator {
     const headers: Record<string, string> = { ...resp.headers, ...extra };
     let payload: string | Buffer | undefined;
     if (resp.status === 204 || resp.status === 304) payload = undefined;
-    else if (resp.raw !== undefined) {
+    else if (resp.chunks !== undefined) {
+      if (resp.contentType !== undefined) headers['Content-Type'] = resp.contentType;
+      headers['Content-Length'] = String(resp.chunks.reduce((n, c) => n + c.length, 0));
+      res.writeHead(resp.status, headers);
+      for (const chunk of resp.chunks) res.write(chunk);
+      res.end();
+      return;
+    } else if (resp.raw !== undefined) {
       payload = resp.raw;
       if (resp.contentType !== undefined) headers['Content-Type'] = resp.contentType;
     } else if (resp.body !== undefined) {
@@ -1143,6 +1169,9 @@ export class EmulatorServer implements Emulator {
           break;
         case 'stallNext':
           f.stallNext(value as Parameters<FaultControl['stallNext']>[0]);
+          break;
+        case 'bulkJob':
+          f.bulkJob(value as Parameters<FaultControl['bulkJob']>[0]);
           break;
         case 'requestLimitExceeded':
           f.requestLimitExceeded(value as Parameters<FaultControl['requestLimitExceeded']>[0]);

@@ -190,8 +190,44 @@ export interface EmulatorSettings {
    * contents for job". Set true to accept several uploads.
    */
   bulkAllowMultipleUploads: boolean;
-  /** [U] reference §4.3: CSV header columns that match no field are ignored ('ignore', default) or fail the job ('fail'). */
-  bulkUnknownColumns: 'ignore' | 'fail';
+  /**
+   * CSV header columns that match no field: 'fail' (default) ends the job Failed with
+   * `InvalidBatch : Field name not found : X` and every row unprocessed, as Salesforce has been seen to do
+   * (bulk2-ingest.md §1.3); 'ignore' leaves them out of processing and results, the lenient reading of
+   * "Results only include columns that are a match" (reference §4.3).
+   */
+  bulkUnknownColumns: 'fail' | 'ignore';
+  /**
+   * Result rows of successfulResults, failedResults and unprocessedrecords come back in an order that is
+   * not the upload's ("The order of records in the response is not guaranteed", bulk2-ingest.md §1.4):
+   * rows are shuffled within each internal batch and the batches come back in shuffled order. Default
+   * true; deterministic for a given {@link bulkResultSeed}.
+   */
+  bulkShuffleResults: boolean;
+  /** Seed of the result shuffle (with the job's sequence number and the batch, so jobs differ). */
+  bulkResultSeed: number;
+  /**
+   * Double, currency and percent cells are echoed in results as Java prints doubles (`3` → `3.0`,
+   * `10000000` → `1.0E7`), as Salesforce does (reference §4.1 step 5: `9.12260031E8`). Default true.
+   */
+  bulkJavaNumbers: boolean;
+  /**
+   * `DailyBulkApiBatches` Max (reference §4.2: 15,000 per 24 h, shared with Bulk 1.0). Each internal
+   * batch uses one; a job that needs a batch past it ends Failed, the rest unprocessed ("Results are not
+   * recorded for batches that exceed the daily batch allocation", bulk2-ingest.md §1.2).
+   */
+  bulkDailyBatchLimit: number;
+  /**
+   * null (default): a closed job is processed on its own, batch after batch. A number n: processing is
+   * driven by polls instead, each GET of the job's info first processing up to n more internal batches,
+   * so a test sees UploadComplete, InProgress and the end at polls it chooses (no timing).
+   */
+  bulkBatchesPerPoll: number | null;
+  /**
+   * Largest upload accepted (bytes, after any gzip): reference §4.1 step 2 allows 150 MB per job after
+   * base64, i.e. 150 MiB × 3/4 raw. [U] the refusal's wording.
+   */
+  bulkMaxUploadBytes: number;
   /** Max open query cursors (query locators) per org; the oldest is dropped beyond it. */
   maxQueryCursors: number;
   /** `Last-Modified` of the metadata (describes); drives If-Modified-Since → 304 (reference §2.3). */
@@ -221,6 +257,8 @@ export interface EmulatorStats {
   stalled: StallStats;
   /** Latency the model assigned to requests since start / the last resetStats() (ms, jitter included). */
   latencyTotalMs: number;
+  /** Bulk API 2.0 ingest calls by what they did, and the work done (since start / resetStats()). */
+  bulk: BulkStats;
 }
 
 /** Stalled requests (see {@link FaultControl.stallNext}). */
@@ -233,6 +271,33 @@ export interface StallStats {
   applied: number;
   /** Rolled back at the server's call limit, never applied (since the last resetStats()). */
   rolledBack: number;
+}
+
+/**
+ * Bulk API 2.0 ingest calls answered (each one API request, bulk2-ingest.md §1.2), by what they did,
+ * and the processing they caused. A call refused before the Bulk handler (authentication, daily limit,
+ * an injected fault applied before it) is not in these counts.
+ */
+export interface BulkStats {
+  jobsCreated: number;
+  /** PUT …/batches calls, and their bytes. */
+  uploads: number;
+  uploadBytes: number;
+  /** PATCH {state: UploadComplete}. */
+  closes: number;
+  /** PATCH {state: Aborted}. */
+  aborts: number;
+  /** GET of one job's info. */
+  polls: number;
+  /** GET of successfulResults, failedResults or unprocessedrecords. */
+  resultGets: number;
+  /** GET of the job list. */
+  lists: number;
+  /** DELETE of a job. */
+  deletes: number;
+  /** Internal batches processed (each counts against DailyBulkApiBatches), and their rows. */
+  batchesProcessed: number;
+  recordsProcessed: number;
 }
 
 /** Which requests a fault applies to; all given members must match. */
@@ -297,6 +362,30 @@ export interface StallNextSpec {
   applyAfterRequests: number;
 }
 
+/**
+ * A fault in the processing of Bulk API 2.0 ingest jobs (reference §4.2: a batch that keeps failing
+ * ends the job Failed, "the remaining data isn't processed"). It applies to the next `count` jobs whose
+ * processing starts (optionally only those of an object / operation), and ends by event — a number of
+ * batches, particular rows — never by time. The job ends Failed with `errorMessage`; the rows not
+ * processed come back from unprocessedrecords.
+ */
+export interface BulkJobFaultSpec {
+  /** Jobs affected (default 1). */
+  count?: number;
+  /** Only jobs on this object (case-insensitive) … */
+  object?: string;
+  /** … and/or with this operation. */
+  operation?: string;
+  /** End the job after this many internal batches (0: before the first); a job with no more completes. */
+  failAfterBatches?: number;
+  /** Leave these data rows unprocessed (1 = the first record after the header, blank lines not counted). */
+  unprocessedRows?: number[];
+  /** Or leave the rows whose cell under this header equals one of the values unprocessed. */
+  unprocessedMatch?: { column: string; values: string[] };
+  /** The failed job's errorMessage. Default `Unknown : Injected fault: …` ([U] Unknown is a documented code, reference §4.4). */
+  errorMessage?: string;
+}
+
 /** Fault injection; every call is also available as POST /__emulator/faults. */
 export interface FaultControl {
   failNext(spec: FailNextSpec): void;
@@ -308,6 +397,8 @@ export interface FaultControl {
   releaseHeld(): number;
   /** A request that outlives its client and lands later (see {@link StallNextSpec}). */
   stallNext(spec: StallNextSpec): void;
+  /** A Bulk ingest job ends Failed after some batches, or leaves rows unprocessed. */
+  bulkJob(spec: BulkJobFaultSpec): void;
   /** 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded." for a time window or a number of requests. */
   requestLimitExceeded(spec: { forMs?: number; forRequests?: number }): void;
   /** Set the daily allocation already used (at or above the limit, every API request gets 403). */
