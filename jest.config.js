@@ -9,6 +9,9 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
   },
   setupFilesAfterEnv: ['<rootDir>/jest.setup.ts'],
+  // A temporary folder per run, checked and removed at the end: a test that leaves a file fails the run.
+  globalSetup: '<rootDir>/integration_tests/helpers/jest-global-setup.ts',
+  globalTeardown: '<rootDir>/integration_tests/helpers/jest-global-teardown.ts',
   testTimeout: 60000,
   maxWorkers: 2,
   verbose: false,
