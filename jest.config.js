@@ -9,7 +9,12 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
   },
   setupFilesAfterEnv: ['<rootDir>/jest.setup.ts'],
-  testTimeout: 60000,
+  // A temporary folder per run, checked and removed at the end: a test that leaves a file fails the run.
+  globalSetup: '<rootDir>/integration_tests/helpers/jest-global-setup.ts',
+  globalTeardown: '<rootDir>/integration_tests/helpers/jest-global-teardown.ts',
+  // A failsafe, not a measure: the slowest test took 24 s with two suites, a busy core and other
+  // workers on 2 shared cores (the 200,000-row memory test has its own); a hung test still fails.
+  testTimeout: 120000,
   maxWorkers: 2,
   verbose: false,
 };

@@ -226,6 +226,7 @@ class Bench {
     if (path === undefined) {
       path = join(this.dir, `config-${key}.json`);
       const { clientId, clientSecret, refreshToken } = this.emulator.credentials;
+      // It holds credentials: readable by its owner only (the folder is 0700 too).
       writeFileSync(
         path,
         JSON.stringify({
@@ -243,6 +244,7 @@ class Bench {
             parallel_requests: settings.parallelRequests,
           },
         }),
+        { mode: 0o600 },
       );
       this.configs.set(key, path);
     }
@@ -368,13 +370,17 @@ async function main(): Promise<number> {
   if (missing.length > 0)
     fail(`missing ${missing.join(', ')}: run npm run build (npm run bench does it first)`);
 
+  // mkdtemp makes the folder 0700: the configs in it hold credentials. Everything the benchmark
+  // writes goes in it, and it is removed on every way out (bench.test.ts checks the failures).
   const dir = mkdtempSync(join(tmpdir(), 'sfsc-bench-'));
-  // A signal or an uncaught error must not leave the emulator (or a measured child) running.
+  // A signal or an uncaught error must not leave the emulator (or a measured child) running, nor
+  // the folder behind: 'exit' runs on a normal end, process.exit() and an uncaught error.
   process.on('exit', () => {
     killChildren();
     rmSync(dir, { recursive: true, force: true });
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // A closed terminal (SIGHUP) too, or it would end the process without the 'exit' handlers.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       process.stderr.write(`bench: ${signal}, stopping\n`);
       process.exit(130);

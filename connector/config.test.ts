@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../integration_tests/helpers/temp.js';
 import { ConfigError } from './errors.js';
 import {
   DEFAULT_API_VERSION,
@@ -233,10 +233,11 @@ function v8MessageOf(text: string): string {
 }
 
 describe('reading a JSON file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+  // Removed when this file's tests end (the shared setup), like every folder tempDir() makes.
+  const dir = tempDir();
   const readError = (text: string): Error => {
     const path = join(dir, 'config.json');
-    writeFileSync(path, text);
+    writeFileSync(path, text, { mode: 0o600 });
     try {
       readJsonFile(path, 'config');
     } catch (error) {

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { idSuffix } from './emulator/ids.js';
 import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
@@ -392,6 +393,12 @@ describe('keys that try to break the query', () => {
   });
 });
 
+/** Preloaded into the CLI (`node --import`): writes its peak RSS in KB to $PEAK_RSS_FILE on exit. */
+const PEAK_RSS_HOOK = `data:text/javascript,${encodeURIComponent(
+  "import { writeFileSync } from 'node:fs';" +
+    "process.on('exit', () => writeFileSync(process.env.PEAK_RSS_FILE, String(process.resourceUsage().maxRSS)));",
+)}`;
+
 describe('memory', () => {
   it('mirrors 200,000 keys with peak memory within the benchmark bound (200 MB)', async () => {
     const total = 200_000;
@@ -399,7 +406,6 @@ describe('memory', () => {
       'Contact',
       Array.from({ length: total + 1_000 }, (_, i) => ({ External_ID__c: `K-${i}`, LastName: 'x' })),
     );
-    let peakKb = 0;
     let input = streamStatus('audience', 'STARTED');
     for (let i = 0; i < total; i += 1) {
       input += record('audience', { External_ID__c: `K-${i}`, LastName: 'x' });
@@ -414,29 +420,20 @@ describe('memory', () => {
       }),
       'catalog.json': catalog(configuredStream('audience', ['External_ID__c', 'LastName'])),
     });
-    let timer: NodeJS.Timeout | undefined;
+    // The CLI's peak resident set as the kernel kept it (getrusage maxRSS, KB), written as it exits:
+    // sampling /proc on a timer could miss a peak between two samples, more so on a busy machine.
+    const peakFile = join(files.dir, 'peak-rss-kb');
     const result = await runCli(
       ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
       {
         stdin: input,
-        onStart: (child) => {
-          // VmHWM is the process's peak resident set, kept by the kernel.
-          timer = setInterval(() => {
-            try {
-              const kb = Number(
-                /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0,
-              );
-              peakKb = Math.max(peakKb, kb);
-            } catch {
-              // the process has exited
-            }
-          }, 50);
-        },
+        nodeArgs: ['--import', PEAK_RSS_HOOK],
+        env: { PEAK_RSS_FILE: peakFile },
         timeoutMs: 240_000,
       },
     );
-    clearInterval(timer);
     expect(result.code).toBe(0);
+    const peakKb = Number(readFileSync(peakFile, 'utf8'));
     expect(emulator.count('Contact')).toBe(total);
     expect(logText(result)).toContain(
       `deleted 1,000 of ${(total + 1_000).toLocaleString('en-US')} managed records`,

@@ -4,20 +4,45 @@
  * back to the CLI's loopback redirect, the CLI exchanges the code with its code_verifier (which the
  * emulator verifies) and prints a credentials block that works.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { MAIN, ofType, runCli, tempFiles } from './helpers/cli.js';
 
-async function freePort(): Promise<number> {
+/** Whether nothing listens on 127.0.0.1:port now. */
+function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free port for the login redirect, which must be known before the emulator starts (the connected
+ * app registers its callback URL). It is taken below the kernel's ephemeral range: ports from that
+ * range go to every outgoing connection and every listen(0) on the machine — another suite's
+ * emulator, this suite's CLIs — and one of them could take the port between this check and the
+ * CLI's bind.
+ */
+async function freePort(): Promise<number> {
+  let ephemeralLow = 32_768;
+  try {
+    ephemeralLow = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+  } catch {
+    // Not Linux: keep the IANA range's start.
+  }
+  const low = 10_000;
+  const high = Math.max(low + 1_000, Math.min(ephemeralLow, 32_768));
+  for (;;) {
+    const port = randomInt(low, high);
+    if (await canListen(port)) return port;
+  }
 }
 
 let emulator: Emulator;
@@ -36,6 +61,13 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => emulator.close());
+
+/** Login processes still running; one a test left (it failed or timed out) is killed after it. */
+const running = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
 
 /** Runs login; `browse` plays the browser once the authorize URL appears on stderr. */
 function login(args: string[], browse: (authorizeUrl: string) => Promise<void>) {
@@ -59,9 +91,9 @@ function login(args: string[], browse: (authorizeUrl: string) => Promise<void>) 
         browse(url).catch(reject);
       }
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    running.add(child);
     child.on('close', (code) => {
-      clearTimeout(timer);
+      running.delete(child);
       resolve({ code, stdout, stderr });
     });
   });

@@ -5,7 +5,8 @@
  * rotated refresh token, and SIGTERM.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createServer, type AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
 import { catalog, configuredStream, record, streamState } from './helpers/messages.js';
@@ -38,7 +39,6 @@ async function write(
   extra: Record<string, unknown> = {},
   onLine?: (m: Msg, child: any) => void,
   config?: Record<string, unknown>,
-  timeoutMs?: number,
 ): Promise<CliResult> {
   const files = tempFiles({
     'config.json':
@@ -52,11 +52,7 @@ async function write(
   });
   const result = await runCli(
     ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-    {
-      stdin: text,
-      ...(onLine ? { onLine } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    },
+    { stdin: text, ...(onLine ? { onLine } : {}) },
   );
   expectValidProtocol(result, [
     emulator.credentials.clientSecret,
@@ -65,6 +61,26 @@ async function write(
   ]);
   return result;
 }
+
+/**
+ * `first`, then `rest` once `gate` resolves: the source holds back its last rows until the test has
+ * seen what it waits for, so a run cannot finish before the fault or the stop reaches it.
+ */
+async function* gated(first: string, gate: Promise<void>, rest: string): AsyncGenerator<string> {
+  yield first;
+  await gate;
+  yield rest;
+}
+
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const promise = new Promise<void>((resolve) => (fire = resolve));
+  return { promise, fire };
+}
+
+/** Long enough never to end within a test: each test clears it when done. */
+const FOREVER = 1_000_000;
 
 /** Every key 0..n-1 is in Salesforce exactly once. */
 function expectExactlyOnce(n: number): void {
@@ -151,27 +167,35 @@ describe('write survives', () => {
   });
 
   it('a REQUEST_LIMIT_EXCEEDED window: pauses, then carries on, nothing lost', async () => {
-    emulator.faults.requestLimitExceeded({ forMs: 1_500 });
+    // The window is three refused requests, not a span of time: on a busy machine a timed window
+    // could close before the connector's first call.
+    emulator.faults.requestLimitExceeded({ forRequests: 3 });
     const result = await write(input(1_000, 500));
     expect(result.code).toBe(0);
     expectExactlyOnce(1_000);
-    expect(logText(result)).toMatch(/REQUEST_LIMIT_EXCEEDED \(TotalRequests Limit exceeded\.\); pausing/);
+    const pauses = ofType(result, 'LOG').filter((m) =>
+      /REQUEST_LIMIT_EXCEEDED \(TotalRequests Limit exceeded\.\); pausing/.test(String(m.log.message)),
+    );
+    expect(pauses).toHaveLength(3);
     expect(logText(result)).toMatch(/paused \d+ s on REQUEST_LIMIT_EXCEEDED/);
   });
 });
 
 describe('write stops cleanly', () => {
   it('when the API limit outlasts the configured wait: echoes every earned state, then a transient_error; a re-run completes without duplicates', async () => {
-    emulator.configure({ latencyMs: 20 });
     try {
-      let tripped = false;
+      const tripped = signal();
+      let once = false;
+      const all = input(5_000, 100);
+      const cut = all.indexOf(record('contacts', contactRow(1_000)));
       const result = await write(
-        input(5_000, 100),
+        gated(all.slice(0, cut), tripped.promise, all.slice(cut)),
         { advanced: { records_per_request: 100, rate_limit_max_wait_seconds: 1 } },
         (m) => {
-          if (m.type === 'STATE' && !tripped) {
-            tripped = true;
-            emulator.faults.requestLimitExceeded({ forMs: 60_000 });
+          if (m.type === 'STATE' && !once) {
+            once = true;
+            emulator.faults.requestLimitExceeded({ forRequests: FOREVER });
+            tripped.fire();
           }
         },
       );
@@ -187,7 +211,6 @@ describe('write stops cleanly', () => {
       const keys = new Set(emulator.records('Contact').map((r) => r.External_ID__c));
       for (let i = 0; i < echoed.at(-1)!; i += 1) expect(keys.has(`C-${i}`)).toBe(true);
     } finally {
-      emulator.configure({ latencyMs: 0 });
       emulator.faults.clear();
     }
     const rerun = await write(input(5_000, 100));
@@ -196,16 +219,22 @@ describe('write stops cleanly', () => {
   });
 
   it('on SIGTERM: finishes the calls in flight, echoes only states whose records are in Salesforce, exits non-zero', async () => {
+    // Latency keeps calls in flight when the signal lands; the held-back rows make sure the run is
+    // still going then, however slow the machine.
     emulator.configure({ latencyMs: 50 });
     try {
+      const stopped = signal();
       let signalled = false;
+      const all = input(20_000, 200);
+      const cut = all.indexOf(record('contacts', contactRow(2_000)));
       const result = await write(
-        input(20_000, 200),
+        gated(all.slice(0, cut), stopped.promise, all.slice(cut)),
         { advanced: { records_per_request: 200, parallel_requests: 2 } },
         (m, child) => {
           if (m.type === 'STATE' && !signalled) {
             signalled = true;
             child.kill('SIGTERM');
+            stopped.fire();
           }
         },
       );
@@ -236,19 +265,13 @@ describe('a stop does not wait', () => {
     }
     try {
       let signalled = false;
-      const result = await write(
-        quietSource(),
-        {},
-        (m, child) => {
-          if (m.type === 'STATE' && !signalled) {
-            signalled = true;
-            child.kill('SIGTERM');
-          }
-        },
-        undefined,
-        20_000,
-      );
-      // Without the stop reaching the read, the run would have lasted until SIGKILL (code null).
+      const result = await write(quietSource(), {}, (m, child) => {
+        if (m.type === 'STATE' && !signalled) {
+          signalled = true;
+          child.kill('SIGTERM');
+        }
+      });
+      // Without the stop reaching the read, the run would have lasted until runCli's SIGKILL (code null).
       expect(result.code).toBe(1);
       expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
         failure_type: 'transient_error',
@@ -258,61 +281,74 @@ describe('a stop does not wait', () => {
     } finally {
       release();
     }
-  });
+  }, 180_000);
 
-  it('for a sign-in that gets no answer: no retry after SIGTERM, and the stop is what is reported', async () => {
-    // A login host that accepts the connection and never answers (a black-holing firewall).
-    const silent = createServer(() => undefined);
+  /**
+   * A write whose login host accepts the connection and never answers (a black-holing firewall),
+   * sent SIGTERM as soon as the sign-in reaches it — not after a fixed time: on a busy machine a
+   * timer can fire before the CLI has even started, which tests nothing. Returns the run and the
+   * sign-in connections the host saw.
+   */
+  async function stopDuringSilentSignIn(): Promise<{ result: CliResult; signIns: number }> {
+    let cli: ChildProcess | undefined;
+    const connections: Socket[] = [];
+    const silent = createServer((socket) => {
+      connections.push(socket);
+      if (connections.length === 1) cli?.kill('SIGTERM');
+    });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const port = (silent.address() as AddressInfo).port;
     try {
-      // A refresh-token grant in flight is let finish (Salesforce may rotate the token as it answers),
-      // so the attempt runs to its timeout; the retries that would follow do not.
       const config = emulatorConfig(emulator, {
         salesforce_object: 'Contact',
         external_id_field: 'External_ID__c',
         advanced: { request_timeout_seconds: 5 },
       });
-      config.login_url = `http://127.0.0.1:${port}`;
+      config.login_url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
       const files = tempFiles({
         'config.json': config,
         'catalog.json': catalog(configuredStream('contacts', CONTACT_COLUMNS)),
       });
       const result = await runCli(
         ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-        {
-          stdin: input(10, 10),
-          onStart: (child) => void setTimeout(() => child.kill('SIGTERM'), 1_500),
-          timeoutMs: 20_000,
-        },
+        { stdin: input(10, 10), onStart: (child) => void (cli = child) },
       );
-      // Before, the retries ran on and the run ended with "Cannot reach Salesforce" (or until SIGKILL).
-      expect(result.code).toBe(1);
-      expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
-        failure_type: 'transient_error',
-        message: expect.stringContaining('stopped (SIGTERM)'),
-      });
+      return { result, signIns: connections.length };
     } finally {
+      for (const socket of connections) socket.destroy();
       silent.close();
     }
+  }
+
+  it('for a sign-in that gets no answer: the stop is what is reported', async () => {
+    // A refresh-token grant in flight is let finish (Salesforce may rotate the token as it answers),
+    // so the attempt runs to its timeout.
+    const { result } = await stopDuringSilentSignIn();
+    // Before, the retries ran on and the run ended with "Cannot reach Salesforce" (or until SIGKILL).
+    expect(result.code).toBe(1);
+    expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
+      failure_type: 'transient_error',
+      message: expect.stringContaining('stopped (SIGTERM)'),
+    });
+  });
+
+  // KNOWN BUG, left to the connector's owners (this test is marked failing so the suite stays green
+  // and turns red the day it is fixed: then make it a plain `it`). Once the grant in flight has timed
+  // out, write asks for a token a second time although the run was stopped, so a stop during a
+  // black-holed sign-in takes two request timeouts instead of one.
+  it.failing('for a sign-in that gets no answer: no second sign-in after SIGTERM', async () => {
+    const { signIns } = await stopDuringSilentSignIn();
+    expect(signIns).toBe(1);
   });
 
   it('for a rate-limit pause: the pause ends, its rows stay unacknowledged, and the stop is reported', async () => {
-    emulator.faults.requestLimitExceeded({ forMs: 120_000 });
+    emulator.faults.requestLimitExceeded({ forRequests: FOREVER });
     let signalled = false;
-    const result = await write(
-      input(300, 100),
-      {},
-      (m, child) => {
-        if (m.type === 'LOG' && String(m.log.message).includes('pausing') && !signalled) {
-          signalled = true;
-          child.kill('SIGTERM');
-        }
-      },
-      undefined,
-      20_000,
-    );
-    emulator.faults.clear();
+    const result = await write(input(300, 100), {}, (m, child) => {
+      if (m.type === 'LOG' && String(m.log.message).includes('pausing') && !signalled) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    }).finally(() => emulator.faults.clear());
     expect(signalled).toBe(true);
     expect(result.code).toBe(1);
     expect(ofType(result, 'TRACE').at(-1)!.trace.error).toMatchObject({
@@ -326,27 +362,24 @@ describe('a stop does not wait', () => {
 
 describe('stdout closed', () => {
   it('stops writing when the reader of stdout goes away, since nothing written after could be acknowledged', async () => {
-    emulator.configure({ latencyMs: 20 });
-    try {
-      let closed = false;
-      const result = await write(
-        input(20_000, 200),
-        { advanced: { records_per_request: 200, parallel_requests: 1 } },
-        (m, child) => {
-          if (m.type === 'STATE' && !closed) {
-            closed = true;
-            child.stdout.destroy();
-          }
-        },
-        undefined,
-        60_000,
-      );
-      expect(closed).toBe(true);
-      expect(result.code).toBe(1);
-      expect(emulator.count('Contact')).toBeLessThan(20_000);
-    } finally {
-      emulator.configure({ latencyMs: 0 });
-    }
+    const gone = signal();
+    let closed = false;
+    const all = input(20_000, 200);
+    const cut = all.indexOf(record('contacts', contactRow(2_000)));
+    const result = await write(
+      gated(all.slice(0, cut), gone.promise, all.slice(cut)),
+      { advanced: { records_per_request: 200, parallel_requests: 1 } },
+      (m, child) => {
+        if (m.type === 'STATE' && !closed) {
+          closed = true;
+          child.stdout.destroy();
+          gone.fire();
+        }
+      },
+    );
+    expect(closed).toBe(true);
+    expect(result.code).toBe(1);
+    expect(emulator.count('Contact')).toBeLessThan(20_000);
   });
 });
 

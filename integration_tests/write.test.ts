@@ -607,14 +607,60 @@ describe('insert and data activation', () => {
 });
 
 describe('stream status', () => {
-  it("accepts STREAM_STATUS traces and sends the stream's open batch when it completes", async () => {
-    const input =
-      streamStatus('contacts', 'STARTED') +
-      record('contacts', contactRow(1)) +
-      streamStatus('contacts', 'COMPLETE') +
-      streamState('contacts', 1, 1);
-    const result = await write(contactsConfig(), contactsCatalog(), input);
-    expect(result.code).toBe(0);
-    expect(emulator.count('Contact')).toBe(1);
+  it("sends a stream's open batch when its COMPLETE arrives, before the input ends", async () => {
+    // Which record Salesforce saves first, and whether stdin was still open then, tells the COMPLETE
+    // send apart from the two other ways a batch leaves: the end of input (stdin is closed by then)
+    // and the age timer, which takes the streams in catalog order, "leads" before "contacts", while
+    // only "contacts" completes. One call at a time, so the saves keep the order of the sends.
+    const saved: string[] = [];
+    let stdinOpen = true;
+    let contactSaved!: () => void;
+    const contactArrived = new Promise<void>((resolve) => (contactSaved = resolve));
+    const sf = await startEmulator({
+      beforeSave: ({ objectName }) => {
+        saved.push(`${objectName} saved while stdin is ${stdinOpen ? 'open' : 'closed'}`);
+        if (objectName === 'Contact') contactSaved();
+        return undefined;
+      },
+    });
+    async function* source(): AsyncGenerator<string> {
+      yield (
+        streamStatus('leads', 'STARTED') +
+        record('leads', { LastName: 'Lead', Company: 'Acme' }) +
+        streamStatus('contacts', 'STARTED') +
+        record('contacts', contactRow(1)) +
+        streamStatus('contacts', 'COMPLETE')
+      );
+      await contactArrived;
+      stdinOpen = false;
+      yield streamState('contacts', 1, 1) + streamStatus('leads', 'COMPLETE');
+    }
+    try {
+      const files = tempFiles({
+        'config.json': emulatorConfig(sf, {
+          advanced: { parallel_requests: 1 },
+          streams: [
+            { stream_name: 'leads', salesforce_object: 'Lead', sync_mode: 'insert' },
+            { stream_name: 'contacts', salesforce_object: 'Contact', external_id_field: 'External_ID__c' },
+          ],
+        }),
+        'catalog.json': catalog(
+          configuredStream('leads', ['LastName', 'Company']),
+          configuredStream('contacts', CONTACT_COLUMNS),
+        ),
+      });
+      const result = await runCli(
+        ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
+        { stdin: source() },
+      );
+      expectValidProtocol(result, [sf.credentials.clientSecret, sf.credentials.refreshToken]);
+      expect(result.code).toBe(0);
+      expect(saved[0]).toBe('Contact saved while stdin is open');
+      expect(saved).toHaveLength(2);
+      expect(saved[1]).toMatch(/^Lead saved/);
+      expect(states(result)[0].destinationStats).toEqual({ recordCount: 1, rejectedRecordCount: 0 });
+    } finally {
+      await sf.close();
+    }
   });
 });

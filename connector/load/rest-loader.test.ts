@@ -68,6 +68,10 @@ describe('RestLoader orders rows for one key across batches in flight', () => {
   it('sends a batch only after an earlier batch with one of its keys has been answered', async () => {
     const { loader, stream, item } = setup();
     const events: string[] = [];
+    // The first batch is answered only once C has been sent: C must go beside it, not after it. An
+    // event, not a pause, so a slow machine cannot reorder what the test observes.
+    let cSent!: () => void;
+    const cArrived = new Promise<void>((resolve) => (cSent = resolve));
     nock(INSTANCE)
       .post('/services/data/v61.0/composite')
       .times(3)
@@ -77,7 +81,8 @@ describe('RestLoader orders rows for one key across batches in flight', () => {
           ',',
         );
         events.push(`sent ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        if (what === 'C=v1') cSent();
+        if (what === 'A=v1,B=v1') await cArrived;
         events.push(`answered ${what}`);
         return answer(sent);
       });

@@ -124,7 +124,6 @@ describe('OAuth token grants', () => {
       .post('/services/oauth2/token')
       .reply(200, tokenBody({ access_token: '00D000000000001!first' }))
       .post('/services/oauth2/token')
-      .delay(50)
       .reply(200, tokenBody({ access_token: '00D000000000001!second' }));
     const m = manager({ authType: 'oauth2_refresh_token', clientId: 'cid', refreshToken: 'rt' });
     const first = await m.get();

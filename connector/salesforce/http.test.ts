@@ -209,16 +209,18 @@ describe('Salesforce HTTP client', () => {
 
   it('stops with RateLimitError once the pauses would exceed the configured wait', async () => {
     nock(LOGIN).post('/services/oauth2/token').reply(200, token(1));
+    // Pauses of 375 and 750 ms (random 0.5) fit in 2 s; the third, 1,500 ms, would not: three calls,
+    // two pauses, then the error. A fourth call would find no reply and fail otherwise.
     nock(INSTANCE)
       .post('/services/data/v61.0/composite')
-      .times(10)
+      .times(3)
       .reply(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
     const sleeps: number[] = [];
     const error = await client(sleeps, { rateLimitMaxWaitMs: 2000 })
       .request({ method: 'POST', path: '/composite', body: {}, idempotent: false, kind: 'composite' })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitError);
-    expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2000);
+    expect(sleeps).toEqual([375, 750]);
   });
 
   it("stops before a call once the org's usage reaches the API budget", async () => {

@@ -2,11 +2,11 @@
  * Runs the built connector (dist/main.js) as a child process, the way a platform does: arguments,
  * config and catalog files, AirbyteMessages on stdin, every stdout line parsed.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir, writePrivateFile } from './temp.js';
 
 /** The repository root: the nearest directory above this file with a package.json (works from build/ too). */
 export const ROOT = ((): string => {
@@ -41,19 +41,38 @@ export interface RunOptions {
   onLine?: (message: Record<string, any>, child: ReturnType<typeof spawn>) => void;
   /** Called once the child is spawned (e.g. to watch its memory). */
   onStart?: (child: ReturnType<typeof spawn>) => void;
+  /** Node options before dist/main.js, after {@link NODE_FLAGS} (e.g. `--import` of a hook). */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }
 
-/** Writes JSON files to a fresh temporary directory and returns their paths. */
+/**
+ * Writes JSON files (0600) to a fresh temporary directory (0700) and returns their paths. The
+ * directory is removed when the test ends, passed or failed (integration_tests/helpers/temp.ts).
+ */
 export function tempFiles(files: Record<string, unknown>): Record<string, string> & { dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'sfsc-'));
+  const dir = tempDir();
   const out: Record<string, string> = { dir };
   for (const [name, content] of Object.entries(files)) {
     const path = join(dir, name);
-    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    writePrivateFile(path, typeof content === 'string' ? content : JSON.stringify(content));
     out[name] = path;
   }
   return out as Record<string, string> & { dir: string };
+}
+
+/** CLI processes started by {@link runCli} that have not exited yet. */
+const running = new Set<ChildProcess>();
+
+/**
+ * SIGKILLs every CLI process a test started and left running (a test that timed out or threw before
+ * its run ended); returns how many. The shared jest setup calls it after each test.
+ */
+export function killRunningClis(): number {
+  const left = running.size;
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+  return left;
 }
 
 /**
@@ -70,10 +89,12 @@ export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 /** Runs `node <NODE_FLAGS> dist/main.js ...args` and resolves when it exits. */
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, MAIN, ...args], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...(options.nodeArgs ?? []), MAIN, ...args], {
       env: { ...process.env, NODE_OPTIONS: '', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     options.onStart?.(child);
     let stdout = '';
     let stderr = '';
