@@ -80,6 +80,7 @@ export function salesforceHttp(
     ...(sleep ? { sleep } : {}),
     ...(hooks.random ? { random: hooks.random } : {}),
     ...(hooks.logger ? { log: hooks.logger } : {}),
+    ...(signal !== undefined ? { stopSignal: signal } : {}),
   });
 }
 

@@ -171,7 +171,9 @@ export async function runLogin(
         method: 'POST',
         url: `${loginUrl}/services/oauth2/token`,
         form,
-        idempotent: false,
+        // Nothing in the org changes, so a lost answer is a network failure to report, not an
+        // unknown write; the single attempt (maxAttempts 1) keeps a single-use code from being re-sent.
+        idempotent: true,
         kind: 'oauth',
         anyAnswer: true,
         text: true,

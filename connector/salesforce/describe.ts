@@ -70,9 +70,17 @@ export class DescribeCache {
     const groups: string[][] = [];
     for (let i = 0; i < wanted.length; i += DESCRIBES_PER_COMPOSITE)
       groups.push(wanted.slice(i, i + DESCRIBES_PER_COMPOSITE));
-    await Promise.all(groups.map((group) => this.describeGroup(group)));
+    // A group that failed as a whole (the sign-in or the call) is not asked again one by one: its
+    // error is each object's answer (asking again after a stop would sign in a second time).
+    const failed = new Map<string, Error>();
+    await Promise.all(groups.map((group) => this.describeGroup(group, failed)));
     const out = new Map<string, DescribeSObject | undefined | Error>();
     for (const name of unique) {
+      const error = failed.get(name);
+      if (error !== undefined) {
+        out.set(name, error);
+        continue;
+      }
       try {
         out.set(name, await this.sobject(name));
       } catch (error) {
@@ -83,9 +91,12 @@ export class DescribeCache {
   }
 
   /** One Composite call of Describe subrequests; fills the cache (a single object goes alone). */
-  private async describeGroup(group: string[]): Promise<void> {
+  private async describeGroup(group: string[], failed: Map<string, Error>): Promise<void> {
     if (group.length === 1) {
-      await this.sobject(group[0]!).catch(() => undefined);
+      const name = group[0]!;
+      await this.sobject(name).catch((error: unknown) => {
+        failed.set(name, error instanceof Error ? error : new Error(String(error)));
+      });
       return;
     }
     const answers = await compositeGets(
@@ -94,8 +105,7 @@ export class DescribeCache {
       'describe',
     ).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
     if (answers instanceof Error) {
-      for (const name of group) this.objects.set(name, Promise.reject(answers));
-      for (const name of group) this.objects.get(name)!.catch(() => undefined);
+      for (const name of group) failed.set(name, answers);
       return;
     }
     group.forEach((name, i) => {

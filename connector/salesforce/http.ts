@@ -135,6 +135,11 @@ export interface SalesforceHttpOptions {
   log?: HttpLog;
   /** Extra headers on every REST call (e.g. Sforce-Call-Options). */
   headers?: Record<string, string>;
+  /**
+   * The run's stop: once it aborts, no new call (or retry) leaves; calls already in flight finish
+   * (a refresh-token grant must, since Salesforce may rotate the token as it answers).
+   */
+  stopSignal?: AbortSignal;
 }
 
 /**
@@ -228,6 +233,8 @@ export class SalesforceHttp {
     let rateLimitWaited = 0;
     let rateLimitAttempt = 0;
     for (;;) {
+      if (this.options.stopSignal?.aborted === true)
+        throw new DOMException('the run was stopped', 'AbortError');
       let token: AccessToken | undefined;
       let url: string;
       if (rest) {
@@ -243,11 +250,14 @@ export class SalesforceHttp {
       const sentAt = this.now();
       try {
         response = await this.limiter.schedule(() => {
+          if (this.options.stopSignal?.aborted === true)
+            throw new DOMException('the run was stopped', 'AbortError');
           req.beforeSend?.();
           return this.send(req, target, token);
         });
       } catch (error) {
-        if (req.signal?.aborted === true) throw new DOMException('call stopped', 'AbortError');
+        if (req.signal?.aborted === true || isAbortError(error))
+          throw new DOMException('call stopped', 'AbortError');
         const code = networkCode(error);
         const sent = !NOT_SENT.has(code) && !code.startsWith(PROXY_REFUSED);
         attempt += 1;
@@ -483,6 +493,10 @@ export class SalesforceHttp {
     this.options.log?.debug(`${what}; retry ${attempt} in ${delay} ms`);
     await this.sleep(delay);
   }
+}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
 }
 
 /** The path a call is known by in errors and logs: never a query string, which may carry values. */
