@@ -101,9 +101,15 @@ export interface Config {
   raw: Record<string, unknown>;
 }
 
-/** The connector's specification, read once from spec/spec.json. */
+let spec: ConnectorSpecification | undefined;
+
+/**
+ * The connector's specification, read from spec/spec.json on first use and kept: reading the config
+ * takes it three times (secrets, validation, unknown keys). Treat the result as read-only.
+ */
 export function loadSpec(): ConnectorSpecification {
-  return readPackageJson<ConnectorSpecification>('spec/spec.json');
+  spec ??= readPackageJson<ConnectorSpecification>('spec/spec.json');
+  return spec;
 }
 
 /** Reads a JSON file named on the command line; a missing, unreadable or malformed file is a config error. */

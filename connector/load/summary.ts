@@ -7,6 +7,9 @@ import type { SalesforceHttp } from '../salesforce/http.js';
 import type { Outcomes } from './outcomes.js';
 
 const n = (value: number): string => value.toLocaleString('en-US');
+/** `1 API request`, `2 API requests`. */
+const count = (value: number, one: string, many = `${one}s`): string =>
+  `${n(value)} ${value === 1 ? one : many}`;
 
 /** A one-line progress report. */
 export function progressLine(
@@ -53,13 +56,19 @@ export function summaryLines(input: SummaryInput): string[] {
       .map(([k, v]) => `${n(v)} ${k}`)
       .join(', ');
     let line = `  ${t.label} → ${t.object} ${t.operation}: ${n(t.committed)} committed${changes ? ` (${changes})` : ''}, ${n(t.rejected)} rejected`;
+    if (t.rejected > 0) {
+      // Refused here before any call (what Salesforce would have refused, costing no API request)
+      // and refused by Salesforce itself are different things to fix.
+      const remote = t.rejected - t.rejectedLocally;
+      line += ` (${n(t.rejectedLocally)} before sending, ${n(remote)} by Salesforce)`;
+    }
     if (t.byCode.size > 0) {
       line += ` [${[...t.byCode]
         .sort((a, b) => b[1] - a[1])
-        .map(([code, count]) => `${code} ${n(count)}`)
+        .map(([code, c]) => `${code} ${n(c)}`)
         .join(', ')}]`;
     }
-    line += `; ${n(t.requests)} API requests.`;
+    line += `; ${count(t.requests, 'API request')}.`;
     lines.push(line);
     if (t.wouldChange.size > 0) {
       const parts = [...t.wouldChange].map(([what, count]) => {

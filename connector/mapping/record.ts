@@ -20,7 +20,8 @@ export type {
 } from './plan.js';
 
 /**
- * A payload (field API names → values; no `attributes`, the batcher adds it) with the key's value as a
+ * A payload (field API names → values; no `attributes`: the byte arena adds it as it serialises the
+ * record, load/arena.ts) with the key's value as a
  * string when the plan has a matching field; or the error Salesforce would have answered.
  */
 export type MapResult =
