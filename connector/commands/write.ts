@@ -9,15 +9,15 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadCatalog } from '../catalog.js';
-import { highestParallelism, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { connect, type Connection } from '../connection.js';
 import { ConfigError, isAbort, SystemError, TransientError } from '../errors.js';
 import { toConnectorError } from '../failure.js';
 import { Checkpoints } from '../load/checkpoints.js';
 import { finishMirror } from '../load/mirror.js';
 import { Outcomes } from '../load/outcomes.js';
-import { RestLoader } from '../load/rest-loader.js';
 import { Settler } from '../load/settle.js';
+import { openSinks } from '../load/sinks.js';
 import type { Sink } from '../load/sink.js';
 import type { LoadStream } from '../load/stream.js';
 import { MAX_BATCH_AGE_MS, prepareStreams, type MirrorGroup } from '../load/streams.js';
@@ -94,18 +94,17 @@ async function write(
   });
   const services = { outcomes, checkpoints, logger: ctx.logger };
   const { streams, mirrorGroups } = await prepareStreams(ctx, config, configured, connection, services);
-  const sink = new RestLoader(connection.http, new Settler(outcomes, checkpoints), ctx.logger, {
-    // One job beyond the calls in flight keeps Salesforce busy while the next batch is built; more
-    // would only hold more records in memory (bench/: fewer in flight, less garbage collection).
-    maxJobs: highestParallelism(config.advanced) + 1,
-    headers: requestHeaders(config),
-    lockAttempts: 5,
-    lockDelayMs: 1_000,
-    dryRun: config.advanced.dryRun,
-    lostAnswerWaitMs: config.advanced.lostAnswerWaitSeconds * 1000,
-    sleep: (ms) => sleepUnlessStopped(ms, ctx.signal),
-    signal: ctx.signal,
-  });
+  const sink = await openSinks(
+    {
+      config,
+      connection,
+      settler: new Settler(outcomes, checkpoints),
+      logger: ctx.logger,
+      sleep: (ms) => sleepUnlessStopped(ms, ctx.signal),
+      signal: ctx.signal,
+    },
+    streams.values(),
+  );
   if (config.advanced.dryRun) {
     ctx.logger.info('Dry run: nothing will be written to Salesforce, and no state will be echoed.');
   }
@@ -272,16 +271,6 @@ function oneError(errors: unknown[], config: Config): unknown {
   if (failures.some((f) => f instanceof ConfigError)) return new ConfigError(message);
   if (failures.some((f) => f instanceof TransientError)) return new TransientError(message);
   return new SystemError(message);
-}
-
-/** Sforce-Auto-Assign and Sforce-Duplicate-Rule-Header from the advanced settings (reference §3.7). */
-function requestHeaders(config: Config): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const rule = config.advanced.assignmentRule;
-  if (rule === 'none') headers['Sforce-Auto-Assign'] = 'FALSE';
-  else if (rule !== 'default') headers['Sforce-Auto-Assign'] = rule;
-  if (config.advanced.duplicateRuleAllowSave) headers['Sforce-Duplicate-Rule-Header'] = 'allowSave=true';
-  return headers;
 }
 
 /** Resolves with `work`, or as soon as the run is stopped (a stalled stdout must not hold a stop). */

@@ -85,6 +85,14 @@ export class Hold {
     (this.handoff ??= new Map()).set(key, next);
   }
 
+  /** The unfinished holds this one passed keys on to (a Bulk job waits for those too). */
+  successors(): Hold[] {
+    if (this.handoff === undefined) return [];
+    const out = new Set<Hold>();
+    for (const next of this.handoff.values()) if (!next.finished) out.add(next);
+    return [...out];
+  }
+
   /**
    * The hold a row of `key` that waited for this one must now wait for: the last unfinished hold
    * down the chain of handoffs, or undefined when the key is free.
@@ -100,9 +108,44 @@ export class Hold {
   }
 }
 
-/** The holds on the keys of one object and key field. */
+/**
+ * The holds on the keys of one object and key field. A Bulk job, which carries up to a million rows,
+ * claims no key one by one: it bars the whole ledger instead — it waits for every job live when it
+ * starts, and every job that starts after it waits for it (coarser than per key, and so no less
+ * ordered).
+ */
 export class KeyLedger {
   private readonly holds = new Map<string, Hold>();
+  /** Holds of jobs (and their waits) that have started and not ended. */
+  private readonly live = new Set<Hold>();
+  /** The Bulk job in progress, which every job starting now waits for. */
+  private barrier: Hold | undefined;
+
+  /** A job starts: returns the Bulk job it must wait for first, if any. */
+  enter(hold: Hold): Hold | undefined {
+    this.live.add(hold);
+    return this.barrier;
+  }
+
+  /** A job (or a wait) has ended. */
+  leave(hold: Hold): void {
+    this.live.delete(hold);
+  }
+
+  /** A Bulk job bars the ledger; returns what it must wait for: every job live now, and the previous bar. */
+  bar(hold: Hold): Hold[] {
+    const before = [...this.live];
+    if (this.barrier !== undefined && !this.live.has(this.barrier)) before.push(this.barrier);
+    this.barrier = hold;
+    this.live.add(hold);
+    return before;
+  }
+
+  /** The Bulk job has ended. */
+  unbar(hold: Hold): void {
+    if (this.barrier === hold) this.barrier = undefined;
+    this.live.delete(hold);
+  }
 
   /**
    * Claims `key` for `hold` and returns the hold it must wait for (the previous claim), if any.
@@ -128,6 +171,17 @@ export class KeyLedger {
   /** Keys claimed now (for tests and the summary). */
   get size(): number {
     return this.holds.size;
+  }
+}
+
+/** Waits until every hold in `holds` has ended, and every hold they passed keys on to. */
+export async function waitForAll(holds: readonly Hold[]): Promise<void> {
+  let pending = holds.filter((h) => !h.finished || h.handoff !== undefined);
+  const seen = new Set<Hold>();
+  while (pending.length > 0) {
+    await Promise.all(pending.map((h) => h.done));
+    for (const h of pending) seen.add(h);
+    pending = pending.flatMap((h) => h.successors()).filter((h) => !seen.has(h));
   }
 }
 

@@ -64,7 +64,7 @@ export class MirrorKeys {
 }
 
 /** FNV-1a over UTF-16 code units. */
-function hashA(key: string): number {
+export function hashA(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i += 1) {
     h ^= key.charCodeAt(i);
@@ -74,7 +74,7 @@ function hashA(key: string): number {
 }
 
 /** FNV-1a with another offset basis, over the code units in reverse, finished with a murmur mix. */
-function hashB(key: string): number {
+export function hashB(key: string): number {
   let h = 0x9747b28c;
   for (let i = key.length - 1; i >= 0; i -= 1) {
     h ^= key.charCodeAt(i);

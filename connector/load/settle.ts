@@ -49,10 +49,23 @@ export class Settler {
     items: readonly Item[],
     changes: { created: number; updated: number; deleted: number },
   ): void {
+    this.commitEpochs(stream, items.length, (i) => items[i]!.epoch, changes);
+  }
+
+  /**
+   * The same for `count` single-row results known by their epochs only (a Bulk job keeps no item
+   * per row): runs of equal epochs end together.
+   */
+  commitEpochs(
+    stream: StreamContext,
+    count: number,
+    epochAt: (i: number) => number,
+    changes: { created: number; updated: number; deleted: number },
+  ): void {
     let epoch = -1;
     let run = 0;
-    for (let i = 0; i < items.length; i += 1) {
-      const e = items[i]!.epoch;
+    for (let i = 0; i < count; i += 1) {
+      const e = epochAt(i);
       if (e !== epoch) {
         if (run > 0) this.checkpoints.end(epoch, stream.key, 'committed', run);
         epoch = e;

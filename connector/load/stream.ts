@@ -41,6 +41,8 @@ export interface Item extends BatchItem, RecordBytes {
   id: string | undefined;
   /** Original records, kept only when rejected rows are written to a file. */
   records: Array<Record<string, unknown>> | undefined;
+  /** The mapped payload itself, kept only for a stream on Bulk (which writes it as CSV, not JSON). */
+  payload: Record<string, unknown> | undefined;
 }
 
 /** Builds an item: every field in one order, so every item has one shape. */
@@ -52,6 +54,7 @@ export function makeItem(
   rawKey: string | undefined,
   more: number[] | undefined,
   records: Array<Record<string, unknown>> | undefined,
+  payload: Record<string, unknown> | undefined = undefined,
 ): Item {
   return {
     epoch,
@@ -65,6 +68,7 @@ export function makeItem(
     more,
     id: undefined,
     records,
+    payload,
   };
 }
 
@@ -108,6 +112,15 @@ export interface StreamContext {
   tally: StreamTally;
   /** The holds on this stream's keys, shared by every stream writing the object on the same field. */
   ledger: KeyLedger;
+  /**
+   * The lookup whose parent a Bulk job groups rows by, so that one parent's children do not land in
+   * different batches and lock each other out (bulk2-ingest.md §1.5): its field and relationship.
+   */
+  parent?: { field: string; relationship: string } | undefined;
+  /** The AssignmentRule a Bulk job of this stream runs (Case and Lead, reference §4.1). */
+  assignmentRuleId?: string | undefined;
+  /** Set when the stream writes through Bulk: its items then carry their payload objects. */
+  keepPayload?: boolean;
 }
 
 /** The parts of the run every stream reports to. */
@@ -154,6 +167,12 @@ export class LoadStream implements StreamContext {
   status: AirbyteStreamStatus | undefined;
   /** Keys seen, when a mirror deletes what did not arrive (shared by the streams of its object). */
   mirror: MirrorKeys | undefined;
+  /** The lookup Bulk jobs group rows by (sinks.ts). */
+  parent: { field: string; relationship: string } | undefined;
+  /** The AssignmentRule a Bulk job of this stream runs (sinks.ts). */
+  assignmentRuleId: string | undefined;
+  /** The stream writes through Bulk: items carry their payload object, so it is not parsed back. */
+  keepPayload = false;
   /** Where the stream's serialised records wait for their answers. */
   private readonly arena = new ByteArena();
   /** `"attributes":{"type":"<Object>"}}`, which every serialised record ends with. */
@@ -222,7 +241,16 @@ export class LoadStream implements StreamContext {
       this.mirror?.add(key);
     }
     return this.batcher.add(
-      makeItem(epoch, row, arena, key, rawKey, undefined, this.keepRecords ? [record] : undefined),
+      makeItem(
+        epoch,
+        row,
+        arena,
+        key,
+        rawKey,
+        undefined,
+        this.keepRecords ? [record] : undefined,
+        this.keepPayload ? mapped.payload : undefined,
+      ),
     );
   }
 

@@ -21,8 +21,10 @@
  *   (`onDoubt`), so that it can keep newer writes of the same records from landing first.
  * Every REST response's Sforce-Limit-Info updates the API usage (reference §3.7).
  */
+import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import Bottleneck from 'bottleneck';
 import type { Got, Response } from 'got';
 import type { AccessToken } from './auth.js';
@@ -56,8 +58,19 @@ export interface SalesforceRequest {
   url?: string;
   /** Serialised as JSON. */
   body?: unknown;
-  /** A body sent as is (a Composite body assembled from record bytes, a CSV file), with its content type. */
+  /** A body sent as is (a Composite body assembled from record bytes), with its content type. */
   rawBody?: { data: Buffer; contentType: string };
+  /**
+   * A body read from a file for each attempt (a Bulk job's CSV, up to ~100 MB: never held in
+   * memory), with its size and content type.
+   */
+  fileBody?: { path: string; size: number; contentType: string };
+  /**
+   * Reads a success answer as a stream (Bulk results, up to ~100 MB): the client hands the body to
+   * `consume` and returns what it resolves with. A failure mid-stream is retried like a dropped
+   * connection (for idempotent calls), so `consume` must give the same result when run again.
+   */
+  consume?: (body: Readable) => Promise<unknown>;
   /** Sent as application/x-www-form-urlencoded (the token endpoint). */
   form?: Record<string, string>;
   headers?: Record<string, string>;
@@ -282,6 +295,13 @@ export class SalesforceHttp {
         req.acceptStatuses?.includes(status) ||
         (req.anyAnswer === true && status < 500 && !(rest && status === 401))
       ) {
+        if (req.consume !== undefined) {
+          return {
+            status,
+            body: (response as { consumed?: unknown }).consumed as T,
+            headers: response.headers,
+          };
+        }
         if (req.text === true) {
           return { status, body: response.body as T, headers: response.headers };
         }
@@ -430,6 +450,9 @@ export class SalesforceHttp {
     if (req.rawBody !== undefined) {
       body = req.rawBody.data;
       headers['content-type'] = req.rawBody.contentType;
+    } else if (req.fileBody !== undefined) {
+      headers['content-type'] = req.fileBody.contentType;
+      headers['content-length'] = String(req.fileBody.size);
     } else if (req.form !== undefined) {
       body = Buffer.from(new URLSearchParams(req.form).toString());
       headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -444,21 +467,52 @@ export class SalesforceHttp {
     }
     this.inFlight += 1;
     try {
-      return await this.options.got(url, {
+      const options = {
         method: req.method,
         headers,
         ...(body === undefined ? {} : { body }),
+        ...(req.fileBody === undefined ? {} : { body: createReadStream(req.fileBody.path) }),
         throwHttpErrors: false,
         retry: { limit: 0 },
         followRedirect: false,
         timeout: { request: req.timeoutMs ?? this.options.timeoutMs },
-        responseType: 'text',
         decompress: true,
         ...(req.signal === undefined ? {} : { signal: req.signal }),
-      });
+      } as const;
+      if (req.consume !== undefined) return await this.streamed(url, options, req.consume);
+      return await this.options.got(url, { ...options, responseType: 'text' });
     } finally {
       this.inFlight -= 1;
     }
+  }
+
+  /**
+   * One attempt whose success answer is read as a stream by `consume`; an error answer is read as
+   * text like any other. Returns a text response whose `consumed` carries what `consume` gave.
+   */
+  private streamed(
+    url: URL,
+    options: Record<string, unknown>,
+    consume: (body: Readable) => Promise<unknown>,
+  ): Promise<Response<string>> {
+    return new Promise((resolve, reject) => {
+      const stream = this.options.got.stream(url, options as unknown as Parameters<Got['stream']>[0]);
+      stream.once('error', reject);
+      stream.once('response', (response: Response<string>) => {
+        const status = response.statusCode;
+        if (status >= 200 && status < 300) {
+          consume(stream).then(
+            (value) => resolve(Object.assign(response, { body: '', consumed: value })),
+            reject,
+          );
+          return;
+        }
+        let text = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => (text += chunk.length + text.length < 65_536 ? chunk : ''));
+        stream.once('end', () => resolve(Object.assign(response, { body: text })));
+      });
+    });
   }
 
   private recordUsage(header: string | string[] | undefined): void {

@@ -1,0 +1,80 @@
+/**
+ * A Salesforce payload (the REST form the mapping makes, PRODUCT.md section 6) as a Bulk API 2.0 CSV
+ * row with the same meaning (PRODUCT.md section 7a; bulk2-ingest.md §1.3):
+ * - columns are exact API names; a lookup by External ID `{"External_ID__c": "A-1"}` under
+ *   `Account` is the column `Account.External_ID__c`, and a polymorphic one `User:Owner.Email`;
+ * - an explicit null is `#N/A` (Bulk's way to clear a field); an absent column is an empty cell
+ *   (Bulk's "leave unchanged"), as an absent key leaves the field alone on REST;
+ * - numbers in plain decimals (no exponent), booleans `true`/`false`; dates, date-times and
+ *   multi-select values are already in the forms Bulk takes (`yyyy-MM-dd`, ISO 8601 with `Z` or
+ *   `±HH:mm`, `;`-joined), since the mapping made them so for REST.
+ * Rows are written with csv-stringify (LF, commas), as the job declares.
+ */
+import { stringify } from 'csv-stringify/sync';
+import { plainDecimal } from '../salesforce/query.js';
+
+/** Bulk's null: a cell that sets the field to null (an empty cell leaves it unchanged). */
+export const BULK_NULL = '#N/A';
+
+const STRINGIFY_OPTIONS = {
+  record_delimiter: '\n',
+  // A carriage return in a value must be quoted too, or a reader could take it for a line end.
+  quoted_match: /[\r\n]/,
+} as const;
+
+/** One CSV line (with its LF) of the given cells. */
+export function csvLine(cells: readonly string[]): string {
+  return stringify([cells], STRINGIFY_OPTIONS);
+}
+
+/** A cell that Bulk would read otherwise than REST reads the same value: the row goes through REST. */
+export class NotExpressible extends Error {
+  constructor(readonly column: string) {
+    super(`the value of ${column} cannot be written the same way through Bulk API 2.0`);
+  }
+}
+
+/**
+ * The cells of one payload, placed by `columnOf` (which gives each column name its index in the job's
+ * header, adding it when new). `attributes` (the REST record's type) is left out. Throws
+ * NotExpressible for a value Bulk would read differently: the text `#N/A`, which Bulk takes for null.
+ */
+export function payloadCells(payload: Record<string, unknown>, columnOf: (name: string) => number): string[] {
+  const cells: string[] = [];
+  for (const key of Object.keys(payload)) {
+    if (key === 'attributes') continue;
+    const value = payload[key];
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      // A lookup by an External ID of the parent (REST relationship syntax, reference §3.3).
+      const lookup = value as Record<string, unknown>;
+      const type = (lookup.attributes as { type?: unknown } | undefined)?.type;
+      for (const field of Object.keys(lookup)) {
+        if (field === 'attributes') continue;
+        const column = `${typeof type === 'string' ? `${type}:` : ''}${key}.${field}`;
+        place(cells, columnOf(column), cellOf(lookup[field], column));
+      }
+      continue;
+    }
+    place(cells, columnOf(key), cellOf(value, key));
+  }
+  for (let i = 0; i < cells.length; i += 1) cells[i] ??= '';
+  return cells;
+}
+
+function place(cells: string[], index: number, cell: string): void {
+  while (cells.length < index) cells.push('');
+  cells[index] = cell;
+}
+
+/** One value as a cell. */
+function cellOf(value: unknown, column: string): string {
+  if (value === null) return BULK_NULL;
+  if (typeof value === 'string') {
+    if (value === BULK_NULL) throw new NotExpressible(column);
+    return value;
+  }
+  if (typeof value === 'number') return plainDecimal(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  // The mapping sends nothing else; a value of another kind keeps its JSON text, as REST would send it.
+  return JSON.stringify(value) ?? '';
+}
