@@ -104,7 +104,7 @@ export function toConnectorError(
   if (error instanceof RedirectError) {
     const signIn = error.context.path.startsWith('/services/oauth2');
     return new ConfigError(
-      `${error.context.host} answered ${error.context.method} ${error.context.path} with a redirect (HTTP ${error.status}) to ${error.location}. The connector follows no redirect, so that ${signIn ? 'the sign-in credentials' : 'the access token'} go only to the host you configured. ${signIn ? 'Set login_url to the exact https address of your login host (for a My Domain, Setup > My Domain shows it)' : 'Check instance_url and the login host'}, and check any proxy between the connector and Salesforce.`,
+      `${error.context.host} answered ${error.context.method} ${error.context.path} with a redirect (HTTP ${error.status}) to ${error.location}. The connector follows no redirect, so that ${signIn ? 'the sign-in credentials go' : 'the access token goes'} only to the host you configured. ${signIn ? 'Set login_url to the exact https address of your login host (for a My Domain, Setup > My Domain shows it)' : 'Check instance_url and the login host'}, and check any proxy between the connector and Salesforce.`,
       { internalMessage: error.message, cause: error },
     );
   }

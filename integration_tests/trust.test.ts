@@ -117,14 +117,24 @@ describe('2. no call follows a redirect or goes over plain http off loopback', (
       (m: string, p: string) => (m === 'POST' && p.endsWith('/composite') ? to(307) : undefined),
     ],
     ['query', 'write', (m: string, p: string) => (m === 'GET' && p.includes('/query') ? to() : undefined)],
+    [
+      'Bulk',
+      'write',
+      (m: string, p: string) => (m === 'POST' && p.includes('/jobs/ingest') ? to(307) : undefined),
+    ],
   ] as const)(
     '%s: a clear error naming where it pointed, and nothing reaches that host',
     async (_what, command, redirect) => {
       front.redirect = redirect;
       const mirror = _what === 'query';
+      const advanced = { write_api: _what === 'Bulk' ? 'bulk' : 'rest' };
       const result = await cli(
         command,
-        viaFront(mirror ? { sync_mode: 'mirror', advanced: { mirror_max_delete_percent: 100 } } : {}),
+        viaFront(
+          mirror
+            ? { sync_mode: 'mirror', advanced: { ...advanced, mirror_max_delete_percent: 100 } }
+            : { advanced },
+        ),
         [configuredStream('contacts', CONTACT_COLUMNS)],
         record('contacts', contactRow(1)) +
           streamState('contacts', 1, 1) +

@@ -95,6 +95,8 @@ export class BulkClient {
       body: { state },
       idempotent: true,
       kind: 'bulk',
+      // An abort is what a stop asks for a job that is still Open.
+      ...(state === 'Aborted' ? { evenWhenStopped: true } : {}),
       ...(counter ? { counter } : {}),
     });
     return response.body;

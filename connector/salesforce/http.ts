@@ -98,6 +98,11 @@ export interface SalesforceRequest {
    * unsent (an insert after the run has failed must not go out, whatever was already queued).
    */
   beforeSend?: () => void;
+  /**
+   * Leaves even after the run's stop: the few calls a stop itself needs (aborting a Bulk job that
+   * is still Open, so that Salesforce never processes it).
+   */
+  evenWhenStopped?: boolean;
   /** Read the answer as text, not JSON (CSV results). */
   text?: boolean;
 }
@@ -245,9 +250,9 @@ export class SalesforceHttp {
     let refreshed = false;
     let rateLimitWaited = 0;
     let rateLimitAttempt = 0;
+    const stop = req.evenWhenStopped === true ? undefined : this.options.stopSignal;
     for (;;) {
-      if (this.options.stopSignal?.aborted === true)
-        throw new DOMException('the run was stopped', 'AbortError');
+      if (stop?.aborted === true) throw new DOMException('the run was stopped', 'AbortError');
       let token: AccessToken | undefined;
       let url: string;
       if (rest) {
@@ -263,8 +268,7 @@ export class SalesforceHttp {
       const sentAt = this.now();
       try {
         response = await this.limiter.schedule(() => {
-          if (this.options.stopSignal?.aborted === true)
-            throw new DOMException('the run was stopped', 'AbortError');
+          if (stop?.aborted === true) throw new DOMException('the run was stopped', 'AbortError');
           req.beforeSend?.();
           return this.send(req, target, token);
         });
