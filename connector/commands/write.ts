@@ -120,7 +120,10 @@ async function write(
     for (const s of streams.values()) if (s.batcher.due()) submit(sink, s, s.take());
   }, MAX_BATCH_AGE_MS / 2);
   const progressTimer = setInterval(
-    () => ctx.logger.info(progressLine(run.recordsRead, started, connection.http, outcomes)),
+    () =>
+      ctx.logger.info(
+        `${progressLine(run.recordsRead, started, connection.http, outcomes)} ${sink.pace.describe()}`,
+      ),
     PROGRESS_EVERY_MS,
   );
   try {
@@ -148,6 +151,7 @@ async function write(
     pendingRecords: checkpoints.pending,
     unreleasedStates: checkpoints.waitingStates,
     dryRun: config.advanced.dryRun,
+    notes: [sink.pace.describe()],
   });
   if (withheldStates > 0) {
     ctx.logger.info(

@@ -41,8 +41,12 @@ export class Batcher<T extends BatchItem> {
   private readonly byKey = new Map<string, number>();
   private readonly now: () => number;
 
+  /** Most items per batch; the pace may lower it while the run goes (calls near 20 s, pace.ts). */
+  maxRecords: number;
+
   constructor(private readonly options: BatcherOptions<T>) {
     this.now = options.now ?? Date.now;
+    this.maxRecords = options.maxRecords;
   }
 
   /** Items in the open batch. */
@@ -73,8 +77,7 @@ export class Batcher<T extends BatchItem> {
     this.bytes += item.bytes;
     const limit = this.options.limitOf;
     if (limit !== undefined && limit.counts(item)) this.limited += 1;
-    const full =
-      this.items.length >= this.options.maxRecords || (limit !== undefined && this.limited >= limit.max);
+    const full = this.items.length >= this.maxRecords || (limit !== undefined && this.limited >= limit.max);
     if (completed === undefined && full) completed = this.take();
     return completed;
   }

@@ -5,6 +5,7 @@ import { attributesKey, ByteArena } from './arena.js';
 import { Checkpoints } from './checkpoints.js';
 import { KeyLedger } from './keys.js';
 import { Outcomes } from './outcomes.js';
+import { Pace } from './pace.js';
 import { RestLoader, type RestLoaderOptions } from './rest-loader.js';
 import { Settler } from './settle.js';
 import { makeItem, type Item, type StreamContext } from './stream.js';
@@ -21,7 +22,7 @@ function setup(options: Partial<RestLoaderOptions> = {}, http = testClient({ max
   const checkpoints = new Checkpoints((state) => released.push(JSON.stringify(state.data)));
   const outcomes = new Outcomes(quiet);
   const loader = new RestLoader(http, new Settler(outcomes, checkpoints), quiet, {
-    maxJobs: 4,
+    pace: new Pace({ mode: 3, max: 3, recordsPerCall: 1020 }),
     headers: {},
     lockAttempts: 1,
     lockDelayMs: 0,

@@ -35,14 +35,19 @@ import type { SalesforceRecordError, SaveResult } from '../salesforce/types.js';
 import { standalone, textOf } from './arena.js';
 import { Hold, holdUntil, normalizeKey, type KeyField } from './keys.js';
 import type { Outcomes } from './outcomes.js';
+import type { Pace } from './pace.js';
 import type { Settler } from './settle.js';
 import { NotSent, type Sink } from './sink.js';
 import { makeItem, rowLabel, rowsOf, singleSafe, type Item, type StreamContext } from './stream.js';
 
 /** Loader settings. */
 export interface RestLoaderOptions {
-  /** Jobs in flight at once (bounded memory: jobs × records per request). */
-  maxJobs: number;
+  /**
+   * The calls in flight (fixed or adaptive, pace.ts); the client's limiter holds the same number.
+   * Jobs are bounded at one beyond it: one batch ready when a call ends keeps Salesforce busy, more
+   * would only hold more records in memory.
+   */
+  pace: Pace;
   /** Headers on every subrequest (assignment rules, duplicate rules). */
   headers: Record<string, string>;
   /** Attempts for records Salesforce could not lock. */
@@ -84,7 +89,7 @@ interface JobState {
 /** Sends batches as Composite calls and ends their records. */
 export class RestLoader implements Sink {
   private readonly jobs = new Set<Promise<void>>();
-  /** Jobs of rows that wait for an earlier hold; they do not count against `maxJobs`. */
+  /** Jobs of rows that wait for an earlier hold; they do not count against the job bound. */
   private readonly deferred = new Set<Promise<void>>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
@@ -111,12 +116,12 @@ export class RestLoader implements Sink {
 
   /** Whether another job may start now. */
   get hasRoom(): boolean {
-    return this.jobs.size < this.options.maxJobs;
+    return this.jobs.size <= this.options.pace.level;
   }
 
   /** Resolves when another job may start (backpressure towards stdin). */
   async capacity(): Promise<void> {
-    while (this.jobs.size >= this.options.maxJobs) {
+    while (!this.hasRoom) {
       await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
     }
   }
@@ -452,6 +457,8 @@ export class RestLoader implements Sink {
     const singleRequests: SingleRequest[] = [];
     for (const item of singles) singleRequests.push(singleRequest(stream, item, kind));
     let answer;
+    let latencyMs = 0;
+    const pace = this.options.pace;
     try {
       const send = (): ReturnType<typeof sendComposite> =>
         sendComposite(this.http, requests, singleRequests, {
@@ -461,6 +468,8 @@ export class RestLoader implements Sink {
           onDoubt: (sentAt) => {
             state.doubtSince = Math.max(state.doubtSince ?? 0, sentAt);
           },
+          onTiming: (ms) => (latencyMs = ms),
+          onPushback: (what) => pace.pushback(what),
           // Checked in the limiter's slot, just before the call leaves: after a failure (an API
           // limit, the budget) no further insert goes out, whatever was already queued.
           ...(kind === 'create' ? { beforeSend: () => this.mayInsert() } : {}),
@@ -490,6 +499,7 @@ export class RestLoader implements Sink {
       }
       throw error;
     }
+    const lockedBefore = locked.length;
     for (let c = 0; c < answer.collections.length; c += 1) {
       const outcome = answer.collections[c]!;
       const chunk = chunks[c]!;
@@ -498,6 +508,11 @@ export class RestLoader implements Sink {
       else for (const item of chunk) this.settler.reject(stream, item, outcome.error);
     }
     this.settleAll(stream, singles, answer.singles, kind, locked);
+    pace.report({
+      latencyMs,
+      records: collected.length + singles.length,
+      locked: locked.length - lockedBefore,
+    });
   }
 
   /** Throws NotSent once the run has failed: no insert leaves after that (see the header). */

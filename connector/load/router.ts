@@ -13,6 +13,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { BulkLoader } from './bulk-loader.js';
+import type { Pace } from './pace.js';
 import type { RestLoader } from './rest-loader.js';
 import type { Sink } from './sink.js';
 import type { Item, StreamContext } from './stream.js';
@@ -44,6 +45,8 @@ export class Router implements Sink {
     private readonly bulk: BulkLoader | undefined,
     private readonly thresholdRows: number,
     private readonly logger: Logger,
+    /** The calls in flight, fixed or adaptive (for the progress lines and the summary). */
+    readonly pace: Pace,
   ) {
     rest.onJobEnd(() => this.pump());
   }

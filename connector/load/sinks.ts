@@ -3,13 +3,14 @@
  * sink, and the router that gives each stream its route (PRODUCT.md section 7a). Which streams can use
  * Bulk is decided here, once, before the first row; the log says why a stream stays on REST.
  */
-import { highestParallelism, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import type { Connection } from '../connection.js';
 import type { Logger } from '../logger.js';
 import { findField } from '../mapping/fields.js';
 import { BulkClient } from '../salesforce/bulk.js';
 import { queryPages, soqlQuote } from '../salesforce/query.js';
 import { BulkLoader } from './bulk-loader.js';
+import { Pace } from './pace.js';
 import { RestLoader } from './rest-loader.js';
 import { Router, type BulkFit } from './router.js';
 import type { Settler } from './settle.js';
@@ -29,10 +30,22 @@ export interface SinkContext {
 export async function openSinks(ctx: SinkContext, streams: Iterable<LoadStream>): Promise<Router> {
   const { config, connection, settler, logger } = ctx;
   const advanced = config.advanced;
+  const batchers: Array<{ maxRecords: number }> = [];
+  const pace = new Pace({
+    mode: advanced.parallelRequests,
+    max: advanced.maxParallelRequests,
+    recordsPerCall: advanced.recordsPerRequest,
+    onChange: (from, to, recordsPerCall, reason) => {
+      // Bottleneck, the client's one limiter, holds the level; the REST sink's job bound follows it.
+      connection.http.setConcurrency(to);
+      for (const batcher of batchers) batcher.maxRecords = Math.min(batcher.maxRecords, recordsPerCall);
+      logger.info(
+        `Parallel requests: ${from} → ${to} (${reason}).${recordsPerCall < advanced.recordsPerRequest ? ` Records per call: ${recordsPerCall}.` : ''}`,
+      );
+    },
+  });
   const rest = new RestLoader(connection.http, settler, logger, {
-    // One job beyond the calls in flight keeps Salesforce busy while the next batch is built; more
-    // would only hold more records in memory (bench/: fewer in flight, less garbage collection).
-    maxJobs: highestParallelism(advanced) + 1,
+    pace,
     headers: requestHeaders(config),
     lockAttempts: 5,
     lockDelayMs: 1_000,
@@ -56,8 +69,9 @@ export async function openSinks(ctx: SinkContext, streams: Iterable<LoadStream>)
         signal: ctx.signal,
       })
     : undefined;
-  const router = new Router(rest, bulk, advanced.bulkThresholdRows, logger);
+  const router = new Router(rest, bulk, advanced.bulkThresholdRows, logger, pace);
   for (const stream of streams) {
+    batchers.push(stream.batcher);
     stream.parent = parentOf(stream);
     router.route(stream, useBulk ? await bulkFit(stream, ctx) : { route: 'rest' });
   }

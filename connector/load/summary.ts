@@ -35,6 +35,8 @@ export interface SummaryInput {
   pendingRecords: number;
   unreleasedStates: number;
   dryRun: boolean;
+  /** Further lines (the calls in flight the run used). */
+  notes?: string[];
 }
 
 /** The summary as lines (one LOG message each, so each stays readable in the platform's log view). */
@@ -106,6 +108,7 @@ export function summaryLines(input: SummaryInput): string[] {
   }
   if (outcomes.skippedLines > 0)
     lines.push(`Skipped ${n(outcomes.skippedLines)} stdin lines that were not Airbyte messages.`);
+  if (input.notes !== undefined) lines.push(...input.notes);
   if (input.unreleasedStates > 0) {
     lines.push(
       `${n(input.unreleasedStates)} state message(s) were not echoed because records before them did not finish.`,

@@ -62,6 +62,10 @@ export interface CompositeOptions {
   onDoubt?: (sentAt: number) => void;
   /** Called just before each attempt leaves; may throw to stop it unsent. */
   beforeSend?: () => void;
+  /** Told the answered attempt's time. */
+  onTiming?: (attemptMs: number) => void;
+  /** Told when Salesforce pushed back (503, ConcurrentPerOrgLongTxn). */
+  onPushback?: (what: string) => void;
 }
 
 /** One subrequest's answer in a Composite response. */
@@ -249,6 +253,8 @@ export async function sendComposite(
     ...(options.counter ? { counter: options.counter } : {}),
     ...(options.onDoubt ? { onDoubt: options.onDoubt } : {}),
     ...(options.beforeSend ? { beforeSend: options.beforeSend } : {}),
+    ...(options.onTiming ? { onTiming: options.onTiming } : {}),
+    ...(options.onPushback ? { onPushback: options.onPushback } : {}),
   });
   const byRef = new Map<string, CompositeSubresponse>();
   for (const sub of response.body?.compositeResponse ?? []) byRef.set(sub.referenceId, sub);

@@ -103,6 +103,10 @@ export interface SalesforceRequest {
    * is still Open, so that Salesforce never processes it).
    */
   evenWhenStopped?: boolean;
+  /** Told the time of the attempt that was answered (send to answer, not the wait for a slot). */
+  onTiming?: (attemptMs: number) => void;
+  /** Told when Salesforce pushed back on an attempt (503, ConcurrentPerOrgLongTxn) before it was retried. */
+  onPushback?: (what: string) => void;
   /** Read the answer as text, not JSON (CSV results). */
   text?: boolean;
 }
@@ -265,11 +269,12 @@ export class SalesforceHttp {
       }
       const target = checkUrl(url, context);
       let response: Response<string>;
-      const sentAt = this.now();
+      let sentAt = this.now();
       try {
         response = await this.limiter.schedule(() => {
           if (stop?.aborted === true) throw new DOMException('the run was stopped', 'AbortError');
           req.beforeSend?.();
+          sentAt = this.now();
           return this.send(req, target, token);
         });
       } catch (error) {
@@ -287,6 +292,7 @@ export class SalesforceHttp {
       }
       if (rest) this.recordUsage(response.headers['sforce-limit-info']);
       const status = response.statusCode;
+      req.onTiming?.(this.now() - sentAt);
       if (status >= 300 && status < 400 && !req.acceptStatuses?.includes(status)) {
         throw new RedirectError(
           { ...context, host: `${target.protocol}//${target.host}` },
@@ -338,7 +344,11 @@ export class SalesforceHttp {
         continue;
       }
       if ((status === 403 && error.errorCode === 'REQUEST_LIMIT_EXCEEDED') || status === 429) {
-        this.limitSeen = true;
+        if (/ConcurrentPerOrgLongTxn/i.test(error.message)) {
+          req.onPushback?.(
+            `Salesforce answered ConcurrentPerOrgLongTxn: the org's 25 long-running requests are taken`,
+          );
+        } else this.limitSeen = true;
         rateLimitAttempt += 1;
         const delay = this.delayFor(rateLimitAttempt, response);
         if (rateLimitWaited + delay > this.options.rateLimitMaxWaitMs) {
@@ -359,6 +369,7 @@ export class SalesforceHttp {
       if (status >= 500) {
         attempt += 1;
         const neverApplied = status === 503;
+        if (neverApplied) req.onPushback?.('Salesforce answered 503 (unavailable)');
         if (!neverApplied && !req.idempotent) {
           throw new UnknownOutcomeError(
             context,
@@ -405,6 +416,12 @@ export class SalesforceHttp {
   /** Calls allowed in flight at once. */
   get concurrency(): number {
     return this.currentConcurrency;
+  }
+
+  /** Calls waiting for a slot of the limiter (not yet sent). */
+  get backlog(): number {
+    const counts = this.limiter.counts();
+    return counts.RECEIVED + counts.QUEUED;
   }
 
   /** Changes the calls allowed in flight (adaptive concurrency); calls already running go on. */
