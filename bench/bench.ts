@@ -953,6 +953,7 @@ async function main(): Promise<number> {
         chartSpec(runs, `parallel_requests auto beside fixed levels — ${what}`, [
           `emulator latency ${model.baseMs} ms + ${model.perRecordMs} ms per record${c ? `, lock contention k ${c.perWriter}, max ${c.max}` : ''}; commit ${environment.commit ?? 'unknown'}, ${startedAt.toISOString().slice(0, 10)}`,
           'top: solid, the level the connector chose (from its log); dashed, calls in flight at the emulator',
+          "rates: increases of the emulator's counters (sampled every 0.5 s), smoothed by a Gaussian one full call's latency wide",
         ]),
       );
       const file = join(PATHS.results, `${stamp}-${label}.svg`);

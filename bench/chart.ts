@@ -6,11 +6,18 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { settingsText, stepsOf, type RunResult } from './report.js';
+import { callMs, settingsText, stepsOf, type RunResult } from './report.js';
 import { rates } from './timeline.js';
 
-/** The window of the rates drawn: several calls wide, so a rate shows rather than a staircase. */
-export const RATE_WINDOW_MS = 5_000;
+/** The narrowest smoothing of the rates drawn (the seed form's calls take a fraction of it). */
+export const MIN_SMOOTHING_MS = 1_000;
+
+/** The width of the kernel that smooths a run's rates: one full call's latency under its model. */
+export function smoothingMs(run: RunResult): number {
+  const records =
+    run.kind === 'seed-form' ? (run.seedForm?.perCall ?? 25) : (run.settings?.recordsPerRequest ?? 0);
+  return Math.max(MIN_SMOOTHING_MS, run.latency === undefined ? 0 : callMs(run.latency, records));
+}
 
 /** One point of the chart's data (long form: one row per run, time and measure). */
 export interface ChartPoint {
@@ -32,7 +39,7 @@ export function chartData(runs: readonly RunResult[]): ChartPoint[] {
       // The last level holds until the process ends.
       points.push({ run: name, t: run.wallMs / 1000, measure: 'level', value: steps.at(-1)!.level });
     }
-    for (const r of rates(run.samples ?? [], RATE_WINDOW_MS)) {
+    for (const r of rates(run.samples ?? [], smoothingMs(run))) {
       const t = r.t / 1000;
       points.push({ run: name, t, measure: 'in flight', value: r.inFlight });
       points.push({ run: name, t, measure: 'rows/s', value: Math.round(r.rowsPerSec) });
@@ -65,13 +72,27 @@ export function chartSpec(runs: readonly RunResult[], title: string, subtitle: s
     scale: { domain: names },
     legend: { orient: 'top' as const, columns: 3, labelLimit: 320 },
   };
-  const panel = (measure: ChartPoint['measure'], yTitle: string) => ({
-    width: 760,
-    height: 150,
-    transform: [{ filter: { field: 'measure', equal: measure } }],
-    mark: { type: 'line' as const, strokeWidth: 1.5, interpolate: 'linear' as const },
-    encoding: { x, y: { field: 'value', type: 'quantitative' as const, title: yTitle }, color },
-  });
+  const panel = (measure: ChartPoint['measure'], yTitle: string) => {
+    // A panel of zeros (no lock errors without contention) keeps an axis from 0 to 1, not a lone "0".
+    const top = Math.max(0, ...values.filter((p) => p.measure === measure).map((p) => p.value));
+    return {
+      width: 760,
+      height: 150,
+      transform: [{ filter: { field: 'measure', equal: measure } }],
+      mark: { type: 'line' as const, strokeWidth: 1.5, interpolate: 'linear' as const },
+      encoding: {
+        x,
+        y: {
+          field: 'value',
+          type: 'quantitative' as const,
+          title: yTitle,
+          axis: { format: ',~r' },
+          ...(top === 0 ? { scale: { domain: [0, 1] } } : {}),
+        },
+        color,
+      },
+    };
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle, anchor: 'start' },
@@ -94,7 +115,7 @@ export function chartSpec(runs: readonly RunResult[], title: string, subtitle: s
           },
         ],
       },
-      panel('rows/s', `rows stored per s (${RATE_WINDOW_MS / 1000} s window)`),
+      panel('rows/s', 'rows stored per s'),
       panel('lock errors/s', 'UNABLE_TO_LOCK_ROW per s'),
     ],
     resolve: { scale: { color: 'shared' }, legend: { color: 'shared' } },

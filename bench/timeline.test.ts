@@ -67,10 +67,25 @@ describe('rates from the emulator’s samples', () => {
     sample(s * 1_000, s * 1_020, { lockErrors: s * 10, composite: s * 2, inFlight: 3 }),
   );
 
-  it('rows stored and lock errors per second over a sliding window', () => {
-    const r = rates(samples, 2_000);
-    expect(r).toHaveLength(6);
-    expect(r.at(-1)).toEqual({ t: 6_000, rowsPerSec: 1_020, lockErrorsPerSec: 10, inFlight: 3 });
+  it('rows stored and lock errors per second, spread by a kernel: a steady rate reads as that rate', () => {
+    const r = rates(samples, 1_000);
+    expect(r).toHaveLength(7);
+    // In the middle, far from both ends, the kernel sees a steady 1,020 rows and 10 errors a second.
+    expect(r[3]!.rowsPerSec).toBeCloseTo(1_020, -1);
+    expect(r[3]!.lockErrorsPerSec).toBeCloseTo(10, 0);
+    expect(r[3]).toMatchObject({ t: 3_000, inFlight: 3 });
+  });
+
+  it('calls landing together every 3.2 s draw a flat rate, not a saw, with a kernel one call wide', () => {
+    // 4 calls of 1,020 rows landing together every 3,210 ms, sampled every 500 ms for 100 s.
+    const bursts = Array.from({ length: 201 }, (_, i) =>
+      sample(i * 500, 4_080 * Math.floor((i * 500) / 3_210)),
+    );
+    const middle = rates(bursts, 3_210).filter((r) => r.t > 20_000 && r.t < 80_000);
+    const values = middle.map((r) => r.rowsPerSec);
+    const steady = 4_080 / 3.21;
+    expect(Math.min(...values)).toBeGreaterThan(steady * 0.97);
+    expect(Math.max(...values)).toBeLessThan(steady * 1.03);
   });
 
   it('the calls sent by a time, between two samples', () => {

@@ -97,7 +97,7 @@ export function callsAt(samples: readonly Sample[], t: number): number | undefin
   return undefined;
 }
 
-/** Rows/s and lock errors/s at a sample, over the window ending there. */
+/** Rows/s and lock errors/s at a sample time, smoothed. */
 export interface Rate {
   t: number;
   rowsPerSec: number;
@@ -106,26 +106,52 @@ export interface Rate {
 }
 
 /**
- * Rates over a sliding window of `windowMs` ending at each sample. Rows are stored a whole call at a
- * time (1,020 at once), so a window several calls wide shows a rate, not a staircase.
+ * Rows stored and lock errors per second at each sample time: every increase between two samples is
+ * spread over time by a Gaussian kernel of width `sigmaMs` (a kernel density of the rows' arrival).
+ * Rows land a whole call at a time, and calls sent together land together every call latency: a
+ * plain sliding window then counts one or two such bursts and draws a saw. A kernel as wide as one
+ * call's latency removes that ripple and keeps changes that last a few calls.
  */
-export function rates(samples: readonly Sample[], windowMs: number): Rate[] {
-  const out: Rate[] = [];
-  let start = 0;
+export function rates(samples: readonly Sample[], sigmaMs: number): Rate[] {
+  const sigma = Math.max(1, sigmaMs);
+  const norm = 1000 / (sigma * Math.sqrt(2 * Math.PI));
+  const steps: Array<{ t: number; rows: number; locks: number }> = [];
   for (let i = 1; i < samples.length; i++) {
-    const now = samples[i]!;
-    while (start < i - 1 && now.t - samples[start + 1]!.t >= windowMs) start += 1;
-    const then = samples[start]!;
-    const seconds = (now.t - then.t) / 1000;
-    if (seconds <= 0) continue;
-    out.push({
-      t: now.t,
-      rowsPerSec: (now.stored - then.stored) / seconds,
-      lockErrorsPerSec: (now.lockErrors - then.lockErrors) / seconds,
-      inFlight: now.inFlight,
-    });
+    const a = samples[i - 1]!;
+    const b = samples[i]!;
+    const rows = b.stored - a.stored;
+    const locks = b.lockErrors - a.lockErrors;
+    // An increase is known to have happened between the two samples: placed at their middle.
+    if (rows !== 0 || locks !== 0) steps.push({ t: (a.t + b.t) / 2, rows, locks });
   }
-  return out;
+  const first = samples[0]?.t ?? 0;
+  const last = samples.at(-1)?.t ?? 0;
+  return samples.map((s) => {
+    let rows = 0;
+    let locks = 0;
+    for (const step of steps) {
+      const z = (s.t - step.t) / sigma;
+      if (z > 4 || z < -4) continue;
+      const w = Math.exp(-0.5 * z * z) * norm;
+      rows += step.rows * w;
+      locks += step.locks * w;
+    }
+    // Near the ends part of the kernel falls outside the samples, where nothing was observed: the
+    // rate is taken over the part inside (boundary renormalisation), or the last seconds would halve.
+    const inside = gaussianCdf((last - s.t) / sigma) - gaussianCdf((first - s.t) / sigma);
+    const k = inside > 0 ? 1 / inside : 1;
+    return { t: s.t, rowsPerSec: rows * k, lockErrorsPerSec: locks * k, inFlight: s.inFlight };
+  });
+}
+
+/** The standard normal distribution function (Abramowitz and Stegun 7.1.26, error below 1.5e-7). */
+function gaussianCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const poly =
+    t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-x * x);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
 /** Rows/s between two times, from the samples nearest to them (undefined without two samples apart). */
