@@ -13,7 +13,7 @@ import { tempDir } from '../integration_tests/helpers/temp.js';
 
 const BENCH = join(ROOT, 'build', 'bench', 'bench.js');
 /** The smallest run: it is stopped long before the end. */
-const SMALL = ['--rows', '1000', '--skip-baseline', '--cpu-runs', '1', '--latency-ms', '0'];
+const SMALL = ['--rows', '1000', '--only', 'cpu', '--cpu-pairs', '1'];
 
 interface BenchRun {
   code: number | null;

@@ -1,24 +1,13 @@
 /**
  * `npm run bench [-- options]`: measures the write path against PRODUCT.md section 11, in one run, as
  * ratios against baselines measured in the same run (the machines are shared and noisy, so absolute
- * figures from different runs do not compare).
- *
- *   --rows N             rows per run (default 100,000); N ≥ 1,000,000 means --scale at N, with the
- *                        comparisons at 100,000
- *   --latency-ms N       emulator latency per request (default 150)
- *   --parallel N         parallel_requests of both connector runs (default 4)
- *   --scale              also runs the default settings at 1,000,000 rows (peak RSS, CPU per row)
- *   --skip-baseline      skips the 25-per-call run (quick iterations; latest.json is left alone)
- *   --cpu-runs N         default-settings runs at the main size, alternating with floor runs; the
- *                        CPU ratio compares the medians (default 3)
- *   --emulator-heap-mb N the emulator's --max-old-space-size (default 4096, so 1 M stored records fit)
- *   --timeout-s N        kills a measured child after N s (default: from rows, latency and parallelism)
- *
- * See bench/README.md for what each figure means and how CPU and RSS are measured.
+ * figures from different runs do not compare). See bench/README.md for what runs, what each figure
+ * means and how CPU and RSS are measured; `--help` lists the options.
  */
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -34,18 +23,24 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NODE_FLAGS } from '../integration_tests/helpers/cli.js';
 import { catalog, configuredStream, record, streamState } from '../integration_tests/helpers/messages.js';
 import { contactRow, CONTACT_COLUMNS } from '../integration_tests/helpers/rows.js';
-import { EmulatorProcess, killChildren, measure, type MeasuredProcess } from './processes.js';
+import { chartSpec, renderSvg } from './chart.js';
+import { EmulatorProcess, killChildren, measure, Sampler, type MeasuredProcess } from './processes.js';
 import {
-  EMULATOR_BUSY_SHARE,
+  callMs,
+  cpuTable,
   headlineText,
   headlines,
+  latencyText,
   median,
-  runTable,
   targets,
+  throughputTable,
   type ConnectorSettings,
+  type LatencyModel,
+  type NamedRuns,
   type RunResult,
-  type StartupCost,
+  type Scenario,
 } from './report.js';
+import { AUTO_SUMMARY_PREFIX, LEVEL_PREFIX, parseLevelChange, type LevelChange } from './timeline.js';
 
 /** This file runs from build/bench/; the repository root is two levels up. */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -53,95 +48,197 @@ const PATHS = {
   connector: join(ROOT, 'dist', 'main.js'),
   emulator: join(ROOT, 'build', 'integration_tests', 'emulator', 'cli.js'),
   floor: join(ROOT, 'build', 'bench', 'floor.js'),
+  reader: join(ROOT, 'build', 'connector', 'protocol', 'reader.js'),
+  seedForm: join(ROOT, 'build', 'bench', 'seed-form.js'),
   hook: join(ROOT, 'build', 'bench', 'rusage-hook.js'),
   results: join(ROOT, 'bench', 'results'),
 };
 
 const STREAM = 'contacts';
+const OBJECT = 'Contact';
 const STATE_EVERY = 5_000;
-const SCALE_ROWS = 1_000_000;
-const SMALL_ROWS = 100_000;
+const LARGE_ROWS = 1_000_000;
 const STARTUP_REPEATS = 3;
-/** Default-settings runs at the main size: one run's CPU has varied by a fifth on this shared machine. */
-const CPU_RUNS = 3;
-const DEFAULT_RECORDS_PER_REQUEST = 1_020;
-const BASELINE_RECORDS_PER_REQUEST = 25;
+const RECORDS_PER_REQUEST = 1_020;
+const SEED_PER_CALL = 25;
+const SAMPLE_EVERY_MS = 500;
+/** The parts of a run, in the order they run; `--only` picks some. */
+const PARTS = ['cpu', 'flat', 'realistic', 'contention', 'bulk'] as const;
+type Part = (typeof PARTS)[number];
+
+const USAGE = `usage: node build/bench/bench.js [options]   (npm run bench -- [options])
+  --rows N                     rows of the CPU pairs and of the realistic-latency runs (100,000)
+  --seed-rows N                rows of the seed-form runs (10,000)
+  --contention-rows N          rows of each lock-contention run (40,000)
+  --bulk-rows N                rows of the large Bulk run (1,000,000)
+  --cpu-pairs N                interleaved (connector, floor) pairs at latency 0 (5; the target needs ≥ 5)
+  --latency-ms N               the model's base latency per call (150)
+  --latency-per-record-ms N    the model's latency per record written (3)
+  --parallel N                 the fixed level set beside auto and the seed form (4)
+  --max-parallel N             max_parallel_requests of auto, and the fixed level auto's lock errors are held to (10)
+  --contention-levels L        fixed levels run under lock contention, comma-separated (2,4,8,16)
+  --lock-contention-per-writer P, --lock-contention-max P, --lock-contention-seed N
+                               the emulator's lock-contention mode (0.02, 0.5, 1: the emulator's defaults)
+  --only PARTS                 some of cpu,flat,realistic,contention,bulk (all); latest.* is then left alone
+  --scale                      adds the REST path at 1,000,000 rows, latency 0 (peak RSS, CPU per row)
+  --emulator-heap-mb N         the emulator's --max-old-space-size (4096)
+  --timeout-s N                kills a measured child after N s (default: from rows and the latency model)
+`;
 
 interface Options {
   rows: number;
-  cpuRuns: number;
+  seedRows: number;
+  contentionRows: number;
+  bulkRows: number;
+  cpuPairs: number;
   latencyMs: number;
+  latencyPerRecordMs: number;
   parallel: number;
+  maxParallel: number;
+  contentionLevels: number[];
+  lockPerWriter: number;
+  lockMax: number;
+  lockSeed: number;
+  parts: Part[];
   scale: boolean;
-  scaleRows: number;
-  skipBaseline: boolean;
   emulatorHeapMb: number;
   timeoutS?: number;
 }
 
-const say = (text = ''): void => void process.stdout.write(`${text}\n`);
+const report: string[] = [];
+const say = (text = ''): void => {
+  report.push(text);
+  process.stdout.write(`${text}\n`);
+};
 const n = (value: number): string => value.toLocaleString('en-US');
 
 function fail(message: string): never {
-  process.stderr.write(`bench: ${message}\n`);
+  process.stderr.write(`bench: ${message}\n${USAGE}`);
   process.exit(2);
 }
 
-function parseOptions(argv: string[]): Options {
-  const options: Options = {
-    rows: SMALL_ROWS,
+function defaultOptions(): Options {
+  return {
+    rows: 100_000,
+    seedRows: 10_000,
+    contentionRows: 40_000,
+    bulkRows: LARGE_ROWS,
+    cpuPairs: 5,
     latencyMs: 150,
+    latencyPerRecordMs: 3,
     parallel: 4,
+    maxParallel: 10,
+    contentionLevels: [2, 4, 8, 16],
+    lockPerWriter: 0.02,
+    lockMax: 0.5,
+    lockSeed: 1,
+    parts: [...PARTS],
     scale: false,
-    scaleRows: SCALE_ROWS,
-    cpuRuns: CPU_RUNS,
-    skipBaseline: false,
     emulatorHeapMb: 4_096,
   };
-  const integer = (flag: string, value: string | undefined, min: number): number => {
+}
+
+/**
+ * Whether these options measure what a plain `npm run bench` measures: only such runs replace
+ * bench/results/latest.* (--scale adds runs, and the heap and timeout change nothing measured).
+ */
+function isDefaultRun(options: Options): boolean {
+  const strip = ({ scale: _s, emulatorHeapMb: _h, timeoutS: _t, ...rest }: Options): object => rest;
+  return JSON.stringify(strip(options)) === JSON.stringify(strip(defaultOptions()));
+}
+
+function parseOptions(argv: string[]): Options {
+  const options = defaultOptions();
+  const number = (
+    flag: string,
+    value: string | undefined,
+    min: number,
+    max = Infinity,
+    int = true,
+  ): number => {
     const v = Number(value);
-    if (value === undefined || !Number.isInteger(v) || v < min) fail(`${flag} needs an integer ≥ ${min}`);
+    if (
+      value === undefined ||
+      value.trim() === '' ||
+      !Number.isFinite(v) ||
+      v < min ||
+      v > max ||
+      (int && !Number.isInteger(v))
+    )
+      fail(
+        `${flag} needs ${int ? 'a whole number' : 'a number'} from ${min}${max === Infinity ? '' : ` to ${max}`}`,
+      );
     return v;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    const next = (): string | undefined => argv[++i];
     switch (arg) {
+      case '--help':
+        process.stdout.write(USAGE);
+        process.exit(0);
+        break;
       case '--rows':
-        options.rows = integer(arg, argv[++i], 1);
+        options.rows = number(arg, next(), 1);
+        break;
+      case '--seed-rows':
+        options.seedRows = number(arg, next(), 1);
+        break;
+      case '--contention-rows':
+        options.contentionRows = number(arg, next(), 1);
+        break;
+      case '--bulk-rows':
+        options.bulkRows = number(arg, next(), 1);
+        break;
+      case '--cpu-pairs':
+        options.cpuPairs = number(arg, next(), 1);
         break;
       case '--latency-ms':
-        options.latencyMs = integer(arg, argv[++i], 0);
+        options.latencyMs = number(arg, next(), 0);
+        break;
+      case '--latency-per-record-ms':
+        options.latencyPerRecordMs = number(arg, next(), 0, Infinity, false);
         break;
       case '--parallel':
-        options.parallel = integer(arg, argv[++i], 1);
+        options.parallel = number(arg, next(), 1, 25);
         break;
+      case '--max-parallel':
+        options.maxParallel = number(arg, next(), 1, 25);
+        break;
+      case '--contention-levels': {
+        const list = (next() ?? '').split(',').map((v) => number(arg, v, 1, 25));
+        options.contentionLevels = [...new Set(list)];
+        break;
+      }
+      case '--lock-contention-per-writer':
+        options.lockPerWriter = number(arg, next(), 0, 1, false);
+        break;
+      case '--lock-contention-max':
+        options.lockMax = number(arg, next(), 0, 1, false);
+        break;
+      case '--lock-contention-seed':
+        options.lockSeed = number(arg, next(), 0);
+        break;
+      case '--only': {
+        const parts = (next() ?? '').split(',').filter((p) => p !== '');
+        const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
+        if (parts.length === 0 || unknown.length > 0) fail(`--only takes some of ${PARTS.join(',')}`);
+        options.parts = PARTS.filter((p) => parts.includes(p));
+        break;
+      }
       case '--scale':
         options.scale = true;
         break;
-      case '--skip-baseline':
-        options.skipBaseline = true;
-        break;
-      case '--cpu-runs':
-        options.cpuRuns = integer(arg, argv[++i], 1);
-        break;
       case '--emulator-heap-mb':
-        options.emulatorHeapMb = integer(arg, argv[++i], 256);
+        options.emulatorHeapMb = number(arg, next(), 256);
         break;
       case '--timeout-s':
-        options.timeoutS = integer(arg, argv[++i], 1);
+        options.timeoutS = number(arg, next(), 1);
         break;
       default:
-        fail(`unknown option ${arg} (see bench/README.md)`);
+        fail(`unknown option ${arg}`);
     }
   }
-  // A million-row request is a scale run: the 25-per-call baseline at that size would take an hour,
-  // so the side-by-side comparisons stay at 100,000 rows and the default settings also run at N.
-  if (options.rows >= SCALE_ROWS) {
-    options.scale = true;
-    options.scaleRows = options.rows;
-    options.rows = SMALL_ROWS;
-  }
-  if (options.scale && options.scaleRows <= options.rows) options.scaleRows = options.rows * 10;
   return options;
 }
 
@@ -176,10 +273,17 @@ function gitCommit(): string | undefined {
 }
 
 /** The fields every run shares, from the measured process. */
-function baseResult(name: string, kind: RunResult['kind'], rows: number, m: MeasuredProcess): RunResult {
+function baseResult(
+  name: string,
+  kind: RunResult['kind'],
+  scenario: Scenario,
+  rows: number,
+  m: MeasuredProcess,
+): RunResult {
   const result: RunResult = {
     name,
     kind,
+    scenario,
     rows,
     exitCode: m.exitCode,
     signal: m.signal,
@@ -205,11 +309,21 @@ function baseResult(name: string, kind: RunResult['kind'], rows: number, m: Meas
   return result;
 }
 
+/** A connector run's LOG/TRACE/STATE lines, as kept while it ran. */
+interface ConnectorMessage {
+  type: string;
+  log?: { message: string };
+  trace?: { type: string; error?: { message: string } };
+  state?: { destinationStats?: { recordCount?: number; rejectedRecordCount?: number } };
+}
+
 /** Everything one benchmark needs while it runs. */
 class Bench {
   private readonly configs = new Map<string, string>();
   private readonly catalogPath: string;
   private runIndex = 0;
+  /** The latency model the emulator has now (set by `model()`). */
+  private latency: LatencyModel = { baseMs: 0, perRecordMs: 0 };
 
   constructor(
     private readonly options: Options,
@@ -220,8 +334,29 @@ class Bench {
     writeFileSync(this.catalogPath, JSON.stringify(catalog(configuredStream(STREAM, CONTACT_COLUMNS))));
   }
 
+  /** Sets the emulator's latency model (and lock contention) for the runs that follow. */
+  async model(latency: LatencyModel): Promise<void> {
+    const c = latency.contention;
+    await this.emulator.configure({
+      latencyMs: latency.baseMs,
+      latencyPerRecordMs: latency.perRecordMs,
+      lockContention: c !== undefined,
+      ...(c === undefined
+        ? {}
+        : { lockContentionPerWriter: c.perWriter, lockContentionMax: c.max, lockContentionSeed: c.seed }),
+    });
+    this.latency = latency;
+  }
+
+  /** A fresh store, zeroed counters, and under contention the same random draws for every run. */
+  private async fresh(): Promise<void> {
+    await this.emulator.reset();
+    const c = this.latency.contention;
+    if (c !== undefined) await this.emulator.configure({ lockContentionSeed: c.seed });
+  }
+
   private configFor(settings: ConnectorSettings): string {
-    const key = `${settings.recordsPerRequest}x${settings.parallelRequests}`;
+    const key = `${settings.recordsPerRequest}x${settings.parallel}-${settings.maxParallel ?? ''}-${settings.writeApi}`;
     let path = this.configs.get(key);
     if (path === undefined) {
       path = join(this.dir, `config-${key}.json`);
@@ -237,11 +372,13 @@ class Bench {
             refresh_token: refreshToken,
           },
           login_url: this.emulator.url,
-          salesforce_object: 'Contact',
+          salesforce_object: OBJECT,
           external_id_field: 'External_ID__c',
           advanced: {
             records_per_request: settings.recordsPerRequest,
-            parallel_requests: settings.parallelRequests,
+            parallel_requests: settings.parallel,
+            ...(settings.maxParallel === undefined ? {} : { max_parallel_requests: settings.maxParallel }),
+            write_api: settings.writeApi,
           },
         }),
         { mode: 0o600 },
@@ -251,28 +388,52 @@ class Bench {
     return path;
   }
 
-  /** Generous enough for a slow shared machine, short enough that a hung child does not stall CI. */
-  private timeoutMs(rows: number, settings?: ConnectorSettings): number {
+  /**
+   * Generous enough for a slow shared machine (three times what the model predicts at the lowest level
+   * the run can be at, six under contention), short enough that a hung child does not stall CI.
+   */
+  private timeoutMs(rows: number, recordsPerCall: number, level: number, bulk = false): number {
     if (this.options.timeoutS !== undefined) return this.options.timeoutS * 1000;
-    if (settings === undefined) return 60_000 + rows * 0.1;
-    const rounds = Math.ceil(rows / settings.recordsPerRequest / settings.parallelRequests);
-    return 120_000 + 10 * rounds * this.options.latencyMs + rows * 0.5;
+    if (bulk) return 180_000 + rows * 0.5;
+    const predicted = (Math.ceil(rows / recordsPerCall) / level) * callMs(this.latency, recordsPerCall);
+    return 120_000 + rows * 0.5 + predicted * (this.latency.contention ? 6 : 3);
   }
 
   private rusagePath(): string {
     return join(this.dir, `rusage-${++this.runIndex}.json`);
   }
 
-  /** One connector write against a freshly reset emulator. */
+  /** Emulator figures after a run. */
+  private async emulatorFigures(): Promise<NonNullable<RunResult['emulator']>> {
+    const stats = await this.emulator.stats();
+    return {
+      apiUsed: stats.apiUsed,
+      apiRequests: stats.apiRequests,
+      byKind: stats.byKind,
+      cpuMs: (stats.cpuUserMicros + stats.cpuSystemMicros) / 1000,
+      stored: await this.emulator.count(OBJECT),
+      lockErrors: stats.lockErrors,
+      longestRequestMs: stats.longestRequestMs,
+      bulk: stats.bulk,
+    };
+  }
+
+  /** One connector write against a freshly reset emulator; sampled over time when `sample` is set. */
   async connector(
     name: string,
+    scenario: Scenario,
     rows: number,
     inputPath: string,
     settings: ConnectorSettings,
+    sample: boolean,
   ): Promise<RunResult> {
-    await this.emulator.reset();
+    await this.fresh();
     let states = 0;
     let kept = 0;
+    const levelLines: Array<{ line: string; t: number }> = [];
+    const sampler = sample ? new Sampler(this.emulator, OBJECT, SAMPLE_EVERY_MS) : undefined;
+    sampler?.start();
+    const level = settings.parallel === 'auto' ? Math.min(2, settings.maxParallel ?? 10) : settings.parallel;
     const m = await measure({
       args: [
         ...NODE_FLAGS,
@@ -286,11 +447,15 @@ class Bench {
       hookPath: pathToFileURL(PATHS.hook).href,
       inputPath,
       rusagePath: this.rusagePath(),
-      timeoutMs: this.timeoutMs(rows, settings),
+      timeoutMs: this.timeoutMs(rows, settings.recordsPerRequest, level, settings.writeApi === 'bulk'),
       // Cheap substring tests only while the child runs; lines are parsed after it has exited.
-      keepLine: (line) => {
+      keepLine: (line, elapsedMs) => {
         if (line.includes('"type":"STATE"')) {
           states += 1;
+          return true;
+        }
+        if (line.includes(LEVEL_PREFIX)) {
+          levelLines.push({ line, t: elapsedMs });
           return false;
         }
         // Bounded, in case a run rejects rows and logs each one.
@@ -299,54 +464,125 @@ class Bench {
         return keep;
       },
     });
-    const stats = await this.emulator.stats();
-    const stored = await this.emulator.count('Contact');
-    const result = baseResult(name, 'connector', rows, m);
+    const samples = await sampler?.stop();
+    const result = baseResult(name, 'connector', scenario, rows, m);
     result.settings = settings;
-    result.emulator = {
-      apiUsed: stats.apiUsed,
-      apiRequests: stats.apiRequests,
-      byKind: stats.byKind,
-      cpuMs: (stats.cpuUserMicros + stats.cpuSystemMicros) / 1000,
-      stored,
-    };
-    if (rows > 0) result.apiPer1000Rows = (stats.apiUsed * 1000) / rows;
+    result.latency = this.latency;
+    result.emulator = await this.emulatorFigures();
+    if (samples !== undefined) result.samples = samples;
+    if (rows > 0) result.apiPer1000Rows = (result.emulator.apiUsed * 1000) / rows;
     result.statesEchoed = states;
     result.statesExpected = expectedStates(rows);
     const summary: string[] = [];
+    let committed = 0;
+    let rejected = 0;
     for (const line of m.stdoutLines) {
-      const message = JSON.parse(line) as {
-        type: string;
-        log?: { message: string };
-        trace?: { type: string; error?: { message: string } };
-      };
+      const message = JSON.parse(line) as ConnectorMessage;
+      const stats = message.state?.destinationStats;
+      if (message.type === 'STATE' && stats !== undefined) {
+        committed += stats.recordCount ?? 0;
+        rejected += stats.rejectedRecordCount ?? 0;
+      }
       const text = message.log?.message;
       if (text !== undefined && /^(Summary|API requests:|Daily API quota|Skipped| {2})/.test(text)) {
         if (text.startsWith('API requests:')) result.connectorApiLine = text;
         else summary.push(text);
       }
+      if (text?.startsWith(AUTO_SUMMARY_PREFIX) === true) result.autoLine = text;
       if (message.trace?.type === 'ERROR' || message.trace?.error !== undefined) {
         result.problems.push(`TRACE error: ${message.trace.error?.message ?? line}`);
       }
     }
+    const levels: LevelChange[] = [];
+    for (const { line, t } of levelLines) {
+      const text = (JSON.parse(line) as ConnectorMessage).log?.message ?? '';
+      if (text.startsWith(AUTO_SUMMARY_PREFIX)) result.autoLine = text;
+      const change = parseLevelChange(text);
+      if (change !== undefined) levels.push({ t, ...change });
+    }
+    if (levels.length > 0 || settings.parallel === 'auto') result.levels = levels;
     result.connectorSummary = summary;
-    if (stored !== rows) result.problems.push(`${n(stored)} Contacts stored, ${n(rows)} expected`);
-    if (states !== result.statesExpected) {
+    result.committed = committed;
+    result.rejected = rejected;
+    const stored = result.emulator.stored;
+    if (states !== result.statesExpected)
       result.problems.push(`${n(states)} states echoed, ${n(result.statesExpected)} expected`);
+    if (committed + rejected !== rows && states === result.statesExpected)
+      result.problems.push(`${n(rows - committed - rejected)} rows neither committed nor rejected`);
+    if (stored !== committed && states === result.statesExpected)
+      result.problems.push(`${n(stored)} Contacts stored, ${n(committed)} committed`);
+    if (rejected > 0) {
+      // Under lock contention a row may run out of lock retries: a finding about the connector, not a
+      // failure of the run. Anywhere else every generated row is valid and must be written.
+      const text = `${n(rejected)} rows rejected`;
+      if (scenario === 'contention') (result.findings ??= []).push(text);
+      else result.problems.push(text);
     }
     return result;
   }
 
-  /** The parse-and-serialize floor on the same input. */
-  async floor(name: string, rows: number, inputPath: string): Promise<RunResult> {
+  /** The seed's form (seed-form.ts) at `parallel` calls in flight, against a freshly reset emulator. */
+  async seedForm(
+    name: string,
+    scenario: Scenario,
+    rows: number,
+    inputPath: string,
+    parallel: number,
+  ): Promise<RunResult> {
+    await this.fresh();
+    const sampler = new Sampler(this.emulator, OBJECT, SAMPLE_EVERY_MS);
+    sampler.start();
+    const config = this.configFor({ recordsPerRequest: RECORDS_PER_REQUEST, parallel, writeApi: 'rest' });
     const m = await measure({
-      args: [PATHS.floor],
+      args: [
+        ...NODE_FLAGS,
+        PATHS.seedForm,
+        '--config',
+        config,
+        '--parallel',
+        String(parallel),
+        '--per-call',
+        String(SEED_PER_CALL),
+      ],
       hookPath: pathToFileURL(PATHS.hook).href,
       inputPath,
       rusagePath: this.rusagePath(),
-      timeoutMs: this.timeoutMs(rows),
+      timeoutMs: this.timeoutMs(rows, SEED_PER_CALL, parallel),
     });
-    const result = baseResult(name, 'floor', rows, m);
+    const samples = await sampler.stop();
+    const result = baseResult(name, 'seed-form', scenario, rows, m);
+    result.seedForm = { parallel, perCall: SEED_PER_CALL };
+    result.latency = this.latency;
+    result.emulator = await this.emulatorFigures();
+    result.samples = samples;
+    result.apiPer1000Rows = (result.emulator.apiUsed * 1000) / rows;
+    const last = m.stdoutLines.at(-1);
+    if (last !== undefined) {
+      const out = JSON.parse(last) as {
+        calls: number;
+        ok: number;
+        failed: number;
+        errors: Record<string, number>;
+      };
+      Object.assign(result.seedForm, { calls: out.calls, ok: out.ok, failed: out.failed });
+      if (out.failed > 0)
+        result.problems.push(`${n(out.failed)} subrequests failed: ${JSON.stringify(out.errors)}`);
+    }
+    if (result.emulator.stored !== rows)
+      result.problems.push(`${n(result.emulator.stored)} Contacts stored, ${n(rows)} expected`);
+    return result;
+  }
+
+  /** The parse-and-serialize floor on the same input, with the connector's Node flags. */
+  async floor(name: string, scenario: Scenario, rows: number, inputPath: string): Promise<RunResult> {
+    const m = await measure({
+      args: [...NODE_FLAGS, PATHS.floor],
+      hookPath: pathToFileURL(PATHS.hook).href,
+      inputPath,
+      rusagePath: this.rusagePath(),
+      timeoutMs: this.options.timeoutS !== undefined ? this.options.timeoutS * 1000 : 60_000 + rows * 0.1,
+    });
+    const result = baseResult(name, 'floor', scenario, rows, m);
     const last = m.stdoutLines.at(-1);
     const seen = last === undefined ? undefined : (JSON.parse(last) as { records: number }).records;
     if (seen !== rows) result.problems.push(`the floor saw ${seen ?? 'no'} records, ${n(rows)} expected`);
@@ -357,8 +593,13 @@ class Bench {
 function progress(run: RunResult): void {
   const cpu = run.cpuMs === undefined ? 'n/a' : `${(run.cpuMs / 1000).toFixed(2)} s`;
   const rss = run.peakRssMb === undefined ? 'n/a' : `${run.peakRssMb.toFixed(0)} MB`;
+  const rate = run.rows > 0 && run.kind !== 'floor' ? `, ${n(Math.round(run.rowsPerSec))} rows/s` : '';
+  const api = run.emulator ? `, ${n(run.emulator.apiUsed)} API requests` : '';
+  const locks = run.emulator?.lockErrors ? `, ${n(run.emulator.lockErrors)} lock errors` : '';
+  const found = run.findings?.length ? ` — ${run.findings.join('; ')}` : '';
+  const problem = run.problems.length > 0 ? ` — PROBLEM: ${run.problems.join('; ')}` : '';
   say(
-    `  ${run.name}: ${n(run.rows)} rows, ${(run.wallMs / 1000).toFixed(2)} s wall, CPU ${cpu}, peak RSS ${rss}, exit ${run.signal ?? run.exitCode}${run.problems.length > 0 ? ` — PROBLEM: ${run.problems.join('; ')}` : ''}`,
+    `  ${run.name}: ${n(run.rows)} rows, ${(run.wallMs / 1000).toFixed(2)} s wall${rate}${api}${locks}, CPU ${cpu}, peak RSS ${rss}, exit ${run.signal ?? run.exitCode}${found}${problem}`,
   );
 }
 
@@ -369,6 +610,7 @@ async function main(): Promise<number> {
     .map(([, path]) => path);
   if (missing.length > 0)
     fail(`missing ${missing.join(', ')}: run npm run build (npm run bench does it first)`);
+  const has = (part: Part): boolean => options.parts.includes(part);
 
   // mkdtemp makes the folder 0700: the configs in it hold credentials. Everything the benchmark
   // writes goes in it, and it is removed on every way out (bench.test.ts checks the failures).
@@ -397,158 +639,327 @@ async function main(): Promise<number> {
     loadAvgBefore: loadavg(),
     commit: gitCommit(),
   };
+  const realistic: LatencyModel = { baseMs: options.latencyMs, perRecordMs: options.latencyPerRecordMs };
+  const contended: LatencyModel = {
+    ...realistic,
+    contention: { perWriter: options.lockPerWriter, max: options.lockMax, seed: options.lockSeed },
+  };
   say(
-    `Benchmark: ${n(options.rows)} rows, ${options.latencyMs} ms emulator latency, ${options.parallel} parallel requests; ${environment.cpus} × ${environment.cpuModel}, Node ${environment.node}, load ${environment.loadAvgBefore.map((v) => v.toFixed(2)).join(' ')}`,
+    `Benchmark at ${environment.commit ?? 'an unknown commit'}: parts ${options.parts.join(', ')}${options.scale ? ', scale' : ''}; latency model ${options.latencyMs} ms + ${options.latencyPerRecordMs} ms per record; ${environment.cpus} × ${environment.cpuModel}, Node ${environment.node}, load ${environment.loadAvgBefore.map((v) => v.toFixed(2)).join(' ')}`,
   );
 
-  // Generated before any child runs, so this CPU-heavy step never overlaps a measurement.
-  const inputs = {
-    rows: join(dir, 'input.jsonl'),
-    zero: join(dir, 'zero.jsonl'),
-    empty: join(dir, 'empty.jsonl'),
+  // Generated before the runs that use them, never while a child runs.
+  const inputs = new Map<number, string>();
+  const input = (rows: number): string => {
+    let path = inputs.get(rows);
+    if (path === undefined) {
+      path = join(dir, `input-${rows}.jsonl`);
+      writeInput(path, rows);
+      inputs.set(rows, path);
+      say(
+        `Input: ${n(rows)} rows (${(statSync(path).size / 1048576).toFixed(1)} MB), a STREAM state every ${n(STATE_EVERY)} rows`,
+      );
+    }
+    return path;
   };
-  writeInput(inputs.rows, options.rows);
-  writeInput(inputs.zero, 0);
-  writeFileSync(inputs.empty, '');
-  const scaleInput = join(dir, 'input-scale.jsonl');
-  if (options.scale) writeInput(scaleInput, options.scaleRows);
-  const mb = (path: string): string => `${(statSync(path).size / 1048576).toFixed(1)} MB`;
-  say(
-    `Input: ${n(options.rows)} rows (${mb(inputs.rows)})${options.scale ? `, ${n(options.scaleRows)} rows (${mb(scaleInput)})` : ''}; a STREAM state every ${n(STATE_EVERY)} rows`,
-  );
+  const empty = join(dir, 'empty.jsonl');
+  writeFileSync(empty, '');
+  const zero = join(dir, 'zero.jsonl');
+  writeInput(zero, 0);
+  input(options.rows);
 
   const emulator = await EmulatorProcess.start({
     cliPath: PATHS.emulator,
-    latencyMs: options.latencyMs,
+    latencyMs: 0,
     heapMb: options.emulatorHeapMb,
   });
   say(`Emulator at ${emulator.url} (its own process, --max-old-space-size=${options.emulatorHeapMb})`);
   const notes: string[] = [];
-  const runs: RunResult[] = [];
+  const all: RunResult[] = [];
   const startupRuns: RunResult[] = [];
+  const named: NamedRuns = {
+    startup: { connectorRunsMs: [], floorRunsMs: [] },
+    cpuRest: [],
+    cpuFloor: [],
+    cpuBulk: [],
+    contentionFixed: [],
+    all,
+  };
   try {
     const bench = new Bench(options, emulator, dir);
-    const defaults: ConnectorSettings = {
-      recordsPerRequest: DEFAULT_RECORDS_PER_REQUEST,
-      parallelRequests: options.parallel,
-    };
-    const baseline: ConnectorSettings = {
-      recordsPerRequest: BASELINE_RECORDS_PER_REQUEST,
-      parallelRequests: options.parallel,
-    };
-    const record = (list: RunResult[], run: RunResult): RunResult => {
+    const rest = (parallel: number | 'auto'): ConnectorSettings => ({
+      recordsPerRequest: RECORDS_PER_REQUEST,
+      parallel,
+      ...(parallel === 'auto' ? { maxParallel: options.maxParallel } : {}),
+      writeApi: 'rest',
+    });
+    const defaults = rest('auto');
+    const bulk: ConnectorSettings = { ...defaults, writeApi: 'bulk' };
+    const keep = (run: RunResult, list: RunResult[] = all): RunResult => {
       list.push(run);
       progress(run);
       return run;
     };
-
-    say('Start-up cost (0 rows):');
-    // Interleaved, so a burst of load from another tenant hits both kinds of run alike.
-    for (let i = 1; i <= STARTUP_REPEATS; i++) {
-      record(startupRuns, await bench.connector(`connector, state only #${i}`, 0, inputs.zero, defaults));
-      record(startupRuns, await bench.floor(`floor, empty input #${i}`, 0, inputs.empty));
-    }
-    say(`Runs at ${n(options.rows)} rows:`);
-    // The floor takes about a second: it runs before and after each connector run. The default
-    // settings run several times too, alternating with the floor, and each side's median is used, so
-    // a passing burst of load on the machine does not decide the CPU ratio.
-    const floorRuns: RunResult[] = [];
-    const scaleFloorRuns: RunResult[] = [];
-    const floor = async (rows: number, path: string): Promise<void> => {
-      const label = rows === options.rows ? 'floor' : `floor @${n(rows)}`;
-      const list = rows === options.rows ? floorRuns : scaleFloorRuns;
-      list.push(record(runs, await bench.floor(`${label} #${list.length + 1}`, rows, path)));
+    let bulkPath: boolean | undefined;
+    const checkBulk = (run: RunResult): void => {
+      if (bulkPath !== undefined) return;
+      bulkPath = (run.emulator?.bulk.jobsCreated ?? 0) > 0;
+      if (!bulkPath) {
+        notes.push(
+          `"${run.name}" (write_api bulk) created 0 Bulk jobs: the connector wrote through REST. The other Bulk runs were skipped; no Bulk target is judged.`,
+        );
+        say(`  (0 Bulk jobs: the connector has no Bulk path yet; the other Bulk runs are skipped)`);
+      }
     };
-    await floor(options.rows, inputs.rows);
-    const defaultRuns: RunResult[] = [];
-    for (let i = 1; i <= options.cpuRuns; i++) {
-      const name = i === 1 ? 'default' : `default #${i}`;
-      defaultRuns.push(record(runs, await bench.connector(name, options.rows, inputs.rows, defaults)));
-      await floor(options.rows, inputs.rows);
+
+    if (has('cpu')) {
+      await bench.model({ baseMs: 0, perRecordMs: 0 });
+      say('Start-up cost (0 rows, latency 0):');
+      // Interleaved, so a burst of load from another tenant hits both kinds of run alike.
+      for (let i = 1; i <= STARTUP_REPEATS; i++) {
+        keep(
+          await bench.connector(`connector, state only #${i}`, 'startup', 0, zero, defaults, false),
+          startupRuns,
+        );
+        keep(await bench.floor(`floor, empty input #${i}`, 'startup', 0, empty), startupRuns);
+      }
+      say(`CPU pairs at ${n(options.rows)} rows, latency 0 (REST, floor${has('bulk') ? ', Bulk' : ''}):`);
+      for (let i = 1; i <= options.cpuPairs; i++) {
+        named.cpuRest.push(
+          keep(
+            await bench.connector(`REST #${i}`, 'cpu', options.rows, input(options.rows), defaults, false),
+          ),
+        );
+        named.cpuFloor.push(keep(await bench.floor(`floor #${i}`, 'cpu', options.rows, input(options.rows))));
+        if (has('bulk') && bulkPath !== false) {
+          const run = keep(
+            await bench.connector(`Bulk #${i}`, 'cpu', options.rows, input(options.rows), bulk, false),
+          );
+          named.cpuBulk.push(run);
+          checkBulk(run);
+        }
+      }
     }
-    let per25Run: RunResult | undefined;
-    if (options.skipBaseline) notes.push('25-per-call run skipped (--skip-baseline): no throughput ratio.');
-    else {
-      per25Run = record(runs, await bench.connector('25-per-call', options.rows, inputs.rows, baseline));
-      await floor(options.rows, inputs.rows);
+    const startup = named.startup;
+    startup.connectorRunsMs = startupRuns
+      .filter((r) => r.kind === 'connector' && r.problems.length === 0)
+      .map((r) => r.cpuMs!);
+    startup.floorRunsMs = startupRuns
+      .filter((r) => r.kind === 'floor' && r.problems.length === 0)
+      .map((r) => r.cpuMs!);
+    const cs = median(startup.connectorRunsMs);
+    const fs = median(startup.floorRunsMs);
+    if (cs !== undefined) startup.connectorCpuMs = cs;
+    if (fs !== undefined) startup.floorCpuMs = fs;
+
+    if (has('flat')) {
+      const flat: LatencyModel = { baseMs: options.latencyMs, perRecordMs: 0 };
+      await bench.model(flat);
+      say(`Flat latency (${latencyText(flat)} ms per call), fixed ${options.parallel} each:`);
+      named.flatSeed = keep(
+        await bench.seedForm(
+          'seed form, flat',
+          'flat',
+          options.seedRows,
+          input(options.seedRows),
+          options.parallel,
+        ),
+      );
+      named.flatFixed = keep(
+        await bench.connector(
+          `fixed ${options.parallel}, flat`,
+          'flat',
+          options.rows,
+          input(options.rows),
+          rest(options.parallel),
+          true,
+        ),
+      );
     }
-    let scaleRun: RunResult | undefined;
+
+    if (has('realistic') || (has('bulk') && bulkPath !== false)) {
+      await bench.model(realistic);
+      say(`Realistic latency model (${latencyText(realistic)} ms), no contention:`);
+      if (has('realistic')) {
+        named.seed = keep(
+          await bench.seedForm(
+            'seed form',
+            'realistic',
+            options.seedRows,
+            input(options.seedRows),
+            options.parallel,
+          ),
+        );
+        named.fixed = keep(
+          await bench.connector(
+            `fixed ${options.parallel}`,
+            'realistic',
+            options.rows,
+            input(options.rows),
+            rest(options.parallel),
+            true,
+          ),
+        );
+        named.auto = keep(
+          await bench.connector('auto', 'realistic', options.rows, input(options.rows), defaults, true),
+        );
+      }
+      if (has('bulk') && bulkPath !== false) {
+        named.bulk = keep(
+          await bench.connector('Bulk', 'realistic', options.rows, input(options.rows), bulk, true),
+        );
+        checkBulk(named.bulk);
+      }
+    }
+
+    if (has('contention')) {
+      await bench.model(contended);
+      const c = contended.contention!;
+      say(
+        `Lock contention (${latencyText(contended)}: k ${c.perWriter}, max ${c.max}, seed ${c.seed}), ${n(options.contentionRows)} rows each:`,
+      );
+      const rows = options.contentionRows;
+      for (const level of options.contentionLevels) {
+        const run = keep(
+          await bench.connector(`fixed ${level} (lock)`, 'contention', rows, input(rows), rest(level), true),
+        );
+        if (level === options.maxParallel) named.contentionReference = run;
+        else named.contentionFixed.push(run);
+      }
+      if (named.contentionReference === undefined)
+        named.contentionReference = keep(
+          await bench.connector(
+            `fixed ${options.maxParallel} (lock)`,
+            'contention',
+            rows,
+            input(rows),
+            rest(options.maxParallel),
+            true,
+          ),
+        );
+      named.contentionAuto = keep(
+        await bench.connector('auto (lock)', 'contention', rows, input(rows), defaults, true),
+      );
+      // The reference level is a fixed level too: when it is among the levels asked for, it competes for best.
+      if (options.contentionLevels.includes(options.maxParallel))
+        named.contentionFixed.push(named.contentionReference);
+    }
+
+    if (has('bulk') && bulkPath === true) {
+      await bench.model(realistic);
+      say(`Bulk at ${n(options.bulkRows)} rows, ${latencyText(realistic)} ms:`);
+      named.bulkLarge = keep(
+        await bench.connector(
+          `Bulk @${n(options.bulkRows)}`,
+          'bulk-scale',
+          options.bulkRows,
+          input(options.bulkRows),
+          bulk,
+          true,
+        ),
+      );
+    }
+
     if (options.scale) {
-      say(`Scale runs at ${n(options.scaleRows)} rows:`);
-      await floor(options.scaleRows, scaleInput);
-      scaleRun = record(
-        runs,
-        await bench.connector(`default @${n(options.scaleRows)}`, options.scaleRows, scaleInput, defaults),
+      await bench.model({ baseMs: 0, perRecordMs: 0 });
+      say(`Scale: the REST path at ${n(LARGE_ROWS)} rows, latency 0:`);
+      const large = input(LARGE_ROWS);
+      keep(await bench.floor(`floor @${n(LARGE_ROWS)} #1`, 'scale', LARGE_ROWS, large));
+      named.scaleRest = keep(
+        await bench.connector(`REST @${n(LARGE_ROWS)}`, 'scale', LARGE_ROWS, large, defaults, false),
       );
-      await floor(options.scaleRows, scaleInput);
-      // From the 25-per-call run just measured when there is one, else from latency alone.
-      const minutes =
-        per25Run !== undefined
-          ? (per25Run.wallMs * (options.scaleRows / options.rows)) / 60_000
-          : (options.scaleRows / BASELINE_RECORDS_PER_REQUEST / options.parallel) *
-            (options.latencyMs / 60_000);
-      notes.push(
-        `25-per-call not run at ${n(options.scaleRows)} rows: it needs ${n(Math.ceil(options.scaleRows / BASELINE_RECORDS_PER_REQUEST))} requests, about ${Math.round(minutes)} minutes at ${options.latencyMs} ms; its cost per row is measured at ${n(options.rows)}.`,
-      );
+      keep(await bench.floor(`floor @${n(LARGE_ROWS)} #2`, 'scale', LARGE_ROWS, large));
     }
 
-    const connectorCpu = startupRuns.filter((r) => r.kind === 'connector' && r.problems.length === 0);
-    const floorCpu = startupRuns.filter((r) => r.kind === 'floor' && r.problems.length === 0);
-    const startup: StartupCost = {
-      connectorRunsMs: connectorCpu.map((r) => r.cpuMs!),
-      floorRunsMs: floorCpu.map((r) => r.cpuMs!),
-    };
-    const connectorStartup = median(startup.connectorRunsMs);
-    const floorStartup = median(startup.floorRunsMs);
-    if (connectorStartup !== undefined) startup.connectorCpuMs = connectorStartup;
-    if (floorStartup !== undefined) startup.floorCpuMs = floorStartup;
-
-    const named = {
-      defaultRuns,
-      floorRuns,
-      scaleFloorRuns,
-      ...(per25Run ? { per25Run } : {}),
-      ...(scaleRun ? { scaleRun } : {}),
-    };
-    const h = headlines(named, runs, startup);
+    const h = headlines(named);
     const verdicts = targets(h);
-
     const warnings: string[] = [];
-    for (const run of [...startupRuns, ...runs]) {
+    for (const run of [...startupRuns, ...all]) {
       if (run.problems.length > 0) warnings.push(`"${run.name}": ${run.problems.join('; ')}`);
     }
     const runsFailed = warnings.length > 0;
-    for (const e of h.emulator) {
-      if (e.shareOfWall > EMULATOR_BUSY_SHARE) {
-        warnings.push(
-          `the emulator used ${(e.shareOfWall * 100).toFixed(0)} % of one core during "${e.run}": it may be the bottleneck, not the connector.`,
-        );
-      }
-    }
-    const busiestBench = Math.max(...runs.map((r) => r.benchCpuMs / r.wallMs));
+    const busiestBench = Math.max(...all.map((r) => r.benchCpuMs / r.wallMs));
     notes.push(
-      `The benchmark process used at most ${(busiestBench * 100).toFixed(1)} % of one core while a measured child ran (piping the input).`,
+      `The benchmark process used at most ${(busiestBench * 100).toFixed(1)} % of one core while a measured child ran (piping the input, sampling the emulator).`,
     );
 
+    const cpuRuns = [...startupRuns, ...all.filter((r) => r.scenario === 'cpu' || r.scenario === 'scale')];
+    const latencyRuns = all.filter(
+      (r) => r.latency !== undefined && r.scenario !== 'cpu' && r.scenario !== 'scale',
+    );
     say();
-    say(runTable(runs));
-    say();
-    say('Connector summary lines and emulator request kinds:');
-    for (const run of runs.filter((r) => r.kind === 'connector')) {
-      say(`  ${run.name}: ${run.connectorApiLine ?? '(no "API requests:" line)'}`);
-      const kinds = Object.entries(run.emulator?.byKind ?? {})
-        .map(([kind, count]) => `${kind} ${n(count)}`)
-        .join(', ');
-      say(
-        `    emulator: ${n(run.emulator?.apiUsed ?? 0)} used of ${n(run.emulator?.apiRequests ?? 0)} requests (${kinds})`,
-      );
-      for (const line of run.connectorSummary?.slice(0, 2) ?? []) say(`    ${line.trim()}`);
+    if (cpuRuns.length > 0) {
+      say('Runs at latency 0 (CPU and memory):');
+      say(cpuTable(cpuRuns));
+      say();
     }
-    say();
+    if (latencyRuns.length > 0) {
+      say(
+        "Runs under a latency model (level: calls in flight, auto averaged over the wall time; ceiling: level × records per call ÷ one full call's latency):",
+      );
+      say(throughputTable(latencyRuns));
+      say();
+    }
+    const connectorRuns = all.filter((r) => r.kind === 'connector' && r.scenario !== 'cpu');
+    if (connectorRuns.length > 0) {
+      say('Connector summary lines and emulator request kinds:');
+      for (const run of connectorRuns) {
+        say(`  ${run.name}: ${run.connectorApiLine ?? '(no "API requests:" line)'}`);
+        const kinds = Object.entries(run.emulator?.byKind ?? {})
+          .map(([kind, count]) => `${kind} ${n(count)}`)
+          .join(', ');
+        say(
+          `    emulator: ${n(run.emulator?.apiUsed ?? 0)} used of ${n(run.emulator?.apiRequests ?? 0)} requests (${kinds})`,
+        );
+        if (run.autoLine !== undefined) say(`    ${run.autoLine}`);
+        if (run.settings?.parallel === 'auto')
+          say(
+            `    level changes logged: ${run.levels?.length ?? 0}${run.levels?.length ? ` (${run.levels.map((l) => `${l.from}→${l.to} at ${(l.t / 1000).toFixed(1)} s`).join(', ')})` : ''}`,
+          );
+        for (const line of run.connectorSummary?.slice(0, 2) ?? []) say(`    ${line.trim()}`);
+      }
+      say();
+    }
     say(headlineText(h, verdicts, startup));
     say();
     for (const note of notes) say(`Note: ${note}`);
     for (const warning of warnings) say(`WARNING: ${warning}`);
+
+    const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+    mkdirSync(PATHS.results, { recursive: true });
+    const written: string[] = [];
+    const charts: Array<[string, RunResult[], string, LatencyModel]> = [
+      [
+        'realistic',
+        [named.seed, named.fixed, named.auto, named.bulk].flatMap((r) => (r ? [r] : [])),
+        'no lock contention',
+        realistic,
+      ],
+      [
+        'contention',
+        [
+          ...named.contentionFixed.filter((r) => r !== named.contentionReference),
+          named.contentionReference,
+          named.contentionAuto,
+        ].flatMap((r) => (r ? [r] : [])),
+        'lock contention',
+        contended,
+      ],
+    ];
+    for (const [label, runs, what, model] of charts) {
+      if (runs.length === 0) continue;
+      const c = model.contention;
+      const svg = await renderSvg(
+        chartSpec(runs, `parallel_requests auto beside fixed levels — ${what}`, [
+          `emulator latency ${model.baseMs} ms + ${model.perRecordMs} ms per record${c ? `, lock contention k ${c.perWriter}, max ${c.max}` : ''}; commit ${environment.commit ?? 'unknown'}, ${startedAt.toISOString().slice(0, 10)}`,
+          'top: solid, the level the connector chose (from its log); dashed, calls in flight at the emulator',
+          "rates: increases of the emulator's counters (sampled every 0.5 s), smoothed by a Gaussian one full call's latency wide",
+        ]),
+      );
+      const file = join(PATHS.results, `${stamp}-${label}.svg`);
+      writeFileSync(file, svg);
+      written.push(file);
+    }
 
     const finishedAt = new Date();
     const json = {
@@ -558,21 +969,27 @@ async function main(): Promise<number> {
       options,
       startup,
       startupRuns,
-      runs,
+      runs: all,
       headlines: h,
       targets: verdicts,
       notes,
       warnings,
     };
-    mkdirSync(PATHS.results, { recursive: true });
-    const file = join(PATHS.results, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    const text = `${JSON.stringify(json, null, 2)}\n`;
-    writeFileSync(file, text);
-    say(`Results: ${file}`);
-    // latest.json is the committed reference the README quotes: only complete comparisons replace it.
-    if (!options.skipBaseline && !runsFailed) {
-      writeFileSync(join(PATHS.results, 'latest.json'), text);
-      say(`          ${join(PATHS.results, 'latest.json')}`);
+    const jsonFile = join(PATHS.results, `${stamp}.json`);
+    writeFileSync(jsonFile, `${JSON.stringify(json, null, 1)}\n`);
+    const textFile = join(PATHS.results, `${stamp}.txt`);
+    say(`Results: ${jsonFile}, ${textFile}${written.length > 0 ? `, ${written.join(', ')}` : ''}`);
+    writeFileSync(textFile, `${report.join('\n')}\n`);
+    // latest.* are the committed reference the README quotes: only complete default runs replace them.
+    if (isDefaultRun(options) && !runsFailed) {
+      copyFileSync(jsonFile, join(PATHS.results, 'latest.json'));
+      copyFileSync(textFile, join(PATHS.results, 'latest.txt'));
+      for (const file of written)
+        copyFileSync(
+          file,
+          join(PATHS.results, `latest-${file.endsWith('-contention.svg') ? 'contention' : 'realistic'}.svg`),
+        );
+      say(`         and latest.json, latest.txt, latest-*.svg in ${PATHS.results}`);
     }
     return runsFailed ? 1 : 0;
   } finally {

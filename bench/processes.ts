@@ -7,7 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { EmulatorStats } from '../integration_tests/emulator/types.js';
+import type { EmulatorSettings, EmulatorStats } from '../integration_tests/emulator/types.js';
+import type { Sample } from './timeline.js';
 
 /** The part of `process.resourceUsage()` the benchmark reports (CPU in µs, maxRSS in KB). */
 export interface Rusage {
@@ -43,8 +44,11 @@ export interface MeasureOptions {
   /** Where the hook writes the child's resource usage (removed first). */
   rusagePath: string;
   timeoutMs: number;
-  /** Keeps a stdout line (the connector prints few: states and logs); default keeps every line. */
-  keepLine?: (line: string) => boolean;
+  /**
+   * Keeps a stdout line (the connector prints few: states and logs); default keeps every line.
+   * `elapsedMs` is the time since the child was started, when the line was read.
+   */
+  keepLine?: (line: string, elapsedMs: number) => boolean;
 }
 
 const STDERR_TAIL = 8_192;
@@ -111,7 +115,7 @@ export function measure(options: MeasureOptions): Promise<MeasuredProcess> {
     const stdoutLines: string[] = [];
     const keep = options.keepLine ?? (() => true);
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
-      if (keep(line)) stdoutLines.push(line);
+      if (keep(line, performance.now() - started)) stdoutLines.push(line);
     });
     let stderrTail = '';
     child.stderr.setEncoding('utf8');
@@ -238,6 +242,11 @@ export class EmulatorProcess {
     return (await this.admin('GET', 'stats')) as EmulatorStats;
   }
 
+  /** Changes settings (latency model, lock contention) for the runs that follow. */
+  async configure(settings: Partial<EmulatorSettings>): Promise<void> {
+    await this.admin('POST', 'configure', settings);
+  }
+
   /** Live records of an object. */
   async count(objectName: string): Promise<number> {
     return ((await this.admin('GET', `count/${objectName}`)) as { count: number }).count;
@@ -248,7 +257,7 @@ export class EmulatorProcess {
     await terminate(this.child, 5_000);
   }
 
-  private async admin(method: 'GET' | 'POST', path: string): Promise<unknown> {
+  private async admin(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) {
       throw new Error(
         `the emulator is no longer running (${this.child.signalCode ?? `exit code ${this.child.exitCode}`}): ${this.stderrTail.trim()}`,
@@ -257,8 +266,70 @@ export class EmulatorProcess {
     const response = await fetch(`${this.url}/__emulator/${path}`, {
       method,
       signal: AbortSignal.timeout(60_000),
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }),
     });
     if (!response.ok) throw new Error(`emulator ${method} /__emulator/${path}: HTTP ${response.status}`);
     return response.status === 204 ? undefined : response.json();
+  }
+}
+
+/**
+ * Polls the emulator's counters every `everyMs` while a measured process runs (one stats and one
+ * count request: a few hundred µs of the emulator's CPU each time). A poll still waiting when the next
+ * is due is not doubled.
+ */
+export class Sampler {
+  readonly samples: Sample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private pending: Promise<void> | undefined;
+  private origin = 0;
+
+  constructor(
+    private readonly emulator: EmulatorProcess,
+    private readonly objectName: string,
+    private readonly everyMs = 500,
+  ) {}
+
+  /** Starts polling; sample times count from now (taken just before the process is spawned). */
+  start(): void {
+    this.origin = performance.now();
+    this.poll();
+    this.timer = setInterval(() => this.poll(), this.everyMs);
+  }
+
+  /** Stops polling, takes a last sample, and returns every sample in time order. */
+  async stop(): Promise<Sample[]> {
+    clearInterval(this.timer);
+    await this.pending;
+    this.pending = this.take();
+    await this.pending;
+    return this.samples;
+  }
+
+  private poll(): void {
+    if (this.pending !== undefined) return;
+    this.pending = this.take().finally(() => (this.pending = undefined));
+  }
+
+  private async take(): Promise<void> {
+    try {
+      const t = performance.now() - this.origin;
+      const [stats, stored] = await Promise.all([
+        this.emulator.stats(),
+        this.emulator.count(this.objectName),
+      ]);
+      this.samples.push({
+        t,
+        stored,
+        lockErrors: stats.lockErrors,
+        apiUsed: stats.apiUsed,
+        composite: stats.byKind.composite ?? 0,
+        inFlight: stats.inFlight,
+      });
+    } catch {
+      // A poll that fails (the emulator busy past the timeout) leaves a gap in the chart, nothing more.
+    }
   }
 }

@@ -151,6 +151,15 @@ describe('what a request costs', () => {
     expect(sf.stats().latencyTotalMs).toBe(2);
   });
 
+  it('stats().longestRequestMs is at least the latency of the longest request, and resetStats zeroes it', async () => {
+    sf.configure({ latencyMs: 40 });
+    expect((await api.get('/limits')).status).toBe(200);
+    // A timer may fire up to a millisecond early; the answer comes after it, never before.
+    expect(sf.stats().longestRequestMs).toBeGreaterThanOrEqual(39);
+    sf.resetStats();
+    expect(sf.stats().longestRequestMs).toBe(0);
+  });
+
   it('a request whose latency outlasts the server call limit gets 400 QUERY_TIMEOUT and is not applied', async () => {
     sf.configure({ latencyMs: 600_000, serverCallLimitMs: 100 });
     const reply = await upsert(contacts('T', 3));
@@ -326,6 +335,22 @@ describe('lock contention', () => {
     sf.reset();
     sf.configure({ lockContentionSeed: 1 });
     expect(sum((await together(16, 200)).map(locked))).toBe(sum(sixteen));
+  });
+
+  it('counts every UNABLE_TO_LOCK_ROW it gives in stats().lockErrors, the lockRows fault too, until resetStats', async () => {
+    sf.configure({ lockContention: true, lockContentionPerWriter: 1, lockContentionMax: 1 });
+    const results = await together(3, 5);
+    expect(sf.stats().lockErrors).toBe(results.map(locked).reduce((a, b) => a + b, 0));
+    expect(sf.stats().lockErrors).toBe(10);
+    sf.resetStats();
+    expect(sf.stats().lockErrors).toBe(0);
+    sf.configure({ lockContention: false });
+    const [id] = sf.seed('Contact', [{ LastName: 'Locked' }]);
+    sf.faults.lockRows({ object: 'Contact', ids: [id!], times: 2 });
+    expect((await api.patch(`/sobjects/Contact/${id}`, { LastName: 'A' })).status).toBe(400);
+    expect((await api.patch(`/sobjects/Contact/${id}`, { LastName: 'B' })).status).toBe(400);
+    expect((await api.patch(`/sobjects/Contact/${id}`, { LastName: 'C' })).status).toBe(204);
+    expect(sf.stats().lockErrors).toBe(2);
   });
 
   it('documents its curve: none alone, 2% for two writers, capped at 50%', () => {

@@ -313,6 +313,8 @@ export class EmulatorServer implements Emulator {
   private readonly orphans = new Set<Orphan>();
   private stallCounts: StallStats = { waiting: 0, clientGone: 0, applied: 0, rolledBack: 0 };
   private latencyTotal = 0;
+  private lockErrors = 0;
+  private longestRequest = 0;
   private counts: Record<string, number> = {};
   private total = 0;
   private cpuBase = process.cpuUsage();
@@ -380,7 +382,19 @@ export class EmulatorServer implements Emulator {
       orgId,
       versions,
       versionSet: new Set(versions),
-      dml: { store, settings, locks: faultState.locks, beforeSave: options.beforeSave },
+      dml: {
+        store,
+        settings,
+        // Counted here, where every lock fault is decided, for stats().lockErrors.
+        locks: {
+          check: (table, id, stored, incoming) => {
+            const error = faultState.locks.check(table, id, stored, incoming);
+            if (error !== undefined) this.lockErrors++;
+            return error;
+          },
+        },
+        beforeSave: options.beforeSave,
+      },
       cursors: new Cursors(() => settings.maxQueryCursors),
       usage: { apiUsed: 0, bulkBatches: 0, refusedAtLimit: 0, bulk: emptyBulkStats() },
       baseUrl: () => this.url,
@@ -471,7 +485,9 @@ export class EmulatorServer implements Emulator {
     if (!s.lockContention) return false;
     const writers = this.flights.writersOf(table.schema.name);
     const chance = contentionChance(s, writers);
-    return chance > 0 && this.contentionRng() < chance;
+    const lost = chance > 0 && this.contentionRng() < chance;
+    if (lost) this.lockErrors++;
+    return lost;
   };
 
   /** The DML context of a REST call applied now (its transaction time is now). */
@@ -554,6 +570,8 @@ export class EmulatorServer implements Emulator {
       held: this.held.size,
       stalled: { ...this.stallCounts },
       latencyTotalMs: this.latencyTotal,
+      lockErrors: this.lockErrors,
+      longestRequestMs: this.longestRequest,
       bulk: { ...this.core.usage.bulk },
     };
   }
@@ -568,6 +586,8 @@ export class EmulatorServer implements Emulator {
     this.core.usage.bulk = emptyBulkStats();
     this.cpuBase = process.cpuUsage();
     this.latencyTotal = 0;
+    this.lockErrors = 0;
+    this.longestRequest = 0;
     this.stallCounts = { ...this.stallCounts, applied: 0, rolledBack: 0 };
   }
 
@@ -900,6 +920,7 @@ export class EmulatorServer implements Emulator {
       this.send(res, resp, extra);
     } finally {
       this.flights.end(flight);
+      this.longestRequest = Math.max(this.longestRequest, performance.now() - arrivedAt);
       if (!stalled && path.startsWith('/services/data/')) this.answered();
     }
   }

@@ -257,6 +257,16 @@ export interface EmulatorStats {
   stalled: StallStats;
   /** Latency the model assigned to requests since start / the last resetStats() (ms, jitter included). */
   latencyTotalMs: number;
+  /**
+   * UNABLE_TO_LOCK_ROW record errors given since start / the last resetStats(), by lock contention or
+   * the lockRows fault, on every path (REST and Bulk rows): a row that fails twice counts twice.
+   */
+  lockErrors: number;
+  /**
+   * The longest time from a request's arrival to its answer (or its end: a dropped or stalled request)
+   * since start / the last resetStats(), in ms; admin calls excluded.
+   */
+  longestRequestMs: number;
   /** Bulk API 2.0 ingest calls by what they did, and the work done (since start / resetStats()). */
   bulk: BulkStats;
 }
