@@ -84,6 +84,10 @@ type WriteKind = 'create' | 'update' | 'upsert' | 'delete';
 interface JobState {
   /** When the latest attempt whose answer was lost was sent (Salesforce may still apply it). */
   doubtSince: number | undefined;
+  /** The job's claim on its keys (a lock retry takes over the keys of the rows it re-sends). */
+  hold: Hold;
+  /** This job's attempt at rows Salesforce could not lock (1 for a first send). */
+  attempt: number;
 }
 
 /** Sends batches as Composite calls and ends their records. */
@@ -163,7 +167,7 @@ export class RestLoader implements Sink {
   /** Resolves when every job, deferred ones included, has finished. */
   async drain(): Promise<void> {
     while (this.jobs.size > 0 || this.deferred.size > 0) {
-      if (this.jobs.size === 0 && !this.toldDrainWait) {
+      if (this.jobs.size === 0 && this.lostAnswerWaits > 0 && !this.toldDrainWait) {
         this.toldDrainWait = true;
         this.logger.info(
           'Waiting for Salesforce to surely have finished calls whose answers were lost before writing the newer rows of the same records (so that an older value cannot land last).',
@@ -174,6 +178,8 @@ export class RestLoader implements Sink {
   }
 
   private toldDrainWait = false;
+  /** Holds that wait out a lost answer now (holdAfterLostAnswer). */
+  private lostAnswerWaits = 0;
 
   private track(job: Promise<void>, set: Set<Promise<void>>): void {
     set.add(job);
@@ -209,7 +215,7 @@ export class RestLoader implements Sink {
     hold: Hold,
   ): Promise<void> {
     let ready = batch;
-    const state: JobState = { doubtSince: undefined };
+    const state: JobState = { doubtSince: undefined, hold, attempt: 1 };
     try {
       if (waits !== undefined) {
         const holds = [...waits.keys()];
@@ -274,7 +280,11 @@ export class RestLoader implements Sink {
     const until = sentAt + this.options.lostAnswerWaitMs;
     const timer = holdUntil(until, this.sleep, this.now);
     stream.ledger.enter(timer);
-    void timer.done.then(() => stream.ledger.leave(timer));
+    this.lostAnswerWaits += 1;
+    void timer.done.then(() => {
+      stream.ledger.leave(timer);
+      this.lostAnswerWaits -= 1;
+    });
     for (const item of items) if (item.key !== undefined) hold.passOn(item.key, timer);
     if (!this.toldDoubt) {
       this.toldDoubt = true;
@@ -403,41 +413,68 @@ export class RestLoader implements Sink {
     }
   }
 
-  /** Sends items in as few Composite calls as fit, retrying locked rows. */
+  /**
+   * Sends items in as few Composite calls as fit. Rows Salesforce could not lock are retried later,
+   * after a growing pause, by a job of their own that takes over their keys: a job that waited out
+   * the pause would keep a slot idle that other rows could use (bench/: with contention, calls in
+   * flight fell far below the level).
+   */
   private async write(stream: StreamContext, items: Item[], kind: WriteKind, state: JobState): Promise<void> {
-    let pending = items;
-    for (let attempt = 1; pending.length > 0; attempt += 1) {
-      const locked: Item[] = [];
-      let rest = pending;
-      while (rest.length > 0) {
-        // Fill the single-record slots with items that may travel alone, the collections with the rest.
-        const singles: Item[] = [];
-        const collected: Item[] = [];
-        const left: Item[] = [];
-        for (const item of rest) {
-          if (
-            singles.length < MAX_SINGLES_PER_COMPOSITE &&
-            rest.length > MAX_COLLECTION_RECORDS_PER_COMPOSITE &&
-            singleSafe(stream.operation, item)
-          ) {
-            singles.push(item);
-          } else if (collected.length < MAX_COLLECTION_RECORDS_PER_COMPOSITE) collected.push(item);
-          else left.push(item);
-        }
-        await this.sendOnce(stream, collected, singles, kind, locked, state);
-        rest = left;
+    const locked: Item[] = [];
+    let rest = items;
+    while (rest.length > 0) {
+      // Fill the single-record slots with items that may travel alone, the collections with the rest.
+      const singles: Item[] = [];
+      const collected: Item[] = [];
+      const left: Item[] = [];
+      for (const item of rest) {
+        if (
+          singles.length < MAX_SINGLES_PER_COMPOSITE &&
+          rest.length > MAX_COLLECTION_RECORDS_PER_COMPOSITE &&
+          singleSafe(stream.operation, item)
+        ) {
+          singles.push(item);
+        } else if (collected.length < MAX_COLLECTION_RECORDS_PER_COMPOSITE) collected.push(item);
+        else left.push(item);
       }
-      if (locked.length === 0) return;
-      if (attempt >= this.options.lockAttempts) {
-        for (const item of locked) this.settler.reject(stream, item, lockError(item));
-        return;
-      }
-      this.logger.info(
-        `${stream.label}: ${locked.length} record(s) were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying (attempt ${attempt + 1} of ${this.options.lockAttempts}).`,
-      );
-      await this.sleep(this.options.lockDelayMs * 2 ** (attempt - 1));
-      pending = locked;
+      await this.sendOnce(stream, collected, singles, kind, locked, state);
+      rest = left;
     }
+    if (locked.length === 0) return;
+    if (state.attempt >= this.options.lockAttempts) {
+      for (const item of locked) this.settler.reject(stream, item, lockError(item));
+      return;
+    }
+    this.logger.info(
+      `${stream.label}: ${locked.length} record(s) were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying (attempt ${state.attempt + 1} of ${this.options.lockAttempts}).`,
+    );
+    this.retryLater(stream, locked, kind, state);
+  }
+
+  /** Re-sends locked rows after a pause, holding their keys meanwhile (later rows of them wait). */
+  private retryLater(stream: StreamContext, locked: Item[], kind: WriteKind, from: JobState): void {
+    const hold = new Hold();
+    const ledger = stream.ledger;
+    ledger.enter(hold);
+    for (const item of locked) if (item.key !== undefined) from.hold.passOn(item.key, hold);
+    const state: JobState = { doubtSince: undefined, hold, attempt: from.attempt + 1 };
+    const retry = (async (): Promise<void> => {
+      try {
+        await this.sleep(this.options.lockDelayMs * 2 ** (from.attempt - 1));
+        if (this.failure === undefined && this.options.signal?.aborted !== true) {
+          await this.write(stream, locked, kind, state);
+        }
+      } catch (error) {
+        // A stop ends the pause: the rows stay unacknowledged for the next sync.
+        if (!(error instanceof NotSent) && this.options.signal?.aborted !== true) this.failure ??= error;
+      } finally {
+        if (state.doubtSince !== undefined) this.holdAfterLostAnswer(stream, locked, hold, state.doubtSince);
+        hold.finish();
+        for (const item of locked) if (item.key !== undefined) ledger.release(item.key, hold);
+        ledger.leave(hold);
+      }
+    })();
+    this.track(retry, this.deferred);
   }
 
   private async sendOnce(
