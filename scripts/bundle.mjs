@@ -30,7 +30,10 @@ const result = await build({
   // has no require of its own, so the bundle makes one.
   // jsonc-parser's `main` is a UMD build whose factory require()s its own files at run time, which a
   // bundle cannot follow; its ES build (the package's `module` entry) bundles like any other module.
-  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js', 'http2-wrapper': './scripts/no-http2.mjs' },
+  // Whitespace and syntax only: names stay, so a stack trace still reads; less source to load.
+  minifyWhitespace: true,
+  minifySyntax: true,
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
