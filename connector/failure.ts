@@ -114,47 +114,7 @@ export function toConnectorError(
       { internalMessage: error.message, cause: error },
     );
   }
-  if (error instanceof NetworkError) {
-    const signIn = error.context.path.startsWith('/services/oauth2');
-    const where = loginUrl && signIn ? ` at ${loginUrl}` : '';
-    if (error.code === `${PROXY_REFUSED}407`) {
-      return new ConfigError(
-        `The proxy refused the connector's credentials (HTTP 407 on ${error.context.method} ${error.context.path}${where}): put the proxy user and password in the proxy URL of HTTPS_PROXY, as http://user:password@proxy:port (percent-encode special characters).`,
-        { internalMessage: error.message, cause: error },
-      );
-    }
-    if (error.code.startsWith(`${PROXY_REFUSED}5`)) {
-      return new TransientError(
-        `The proxy could not reach Salesforce (HTTP ${error.code.slice(PROXY_REFUSED.length)} on ${error.context.method} ${error.context.path}${where}). Retry; if it persists, check that the proxy can reach the login host and *.my.salesforce.com.`,
-        { internalMessage: error.message, cause: error },
-      );
-    }
-    if (error.code.startsWith(PROXY_REFUSED)) {
-      return new ConfigError(
-        `The proxy refused to open a connection to Salesforce (HTTP ${error.code.slice(PROXY_REFUSED.length)} on ${error.context.method} ${error.context.path}${where}): allow the login host and *.my.salesforce.com through it, or list them in NO_PROXY if they are reachable directly.`,
-        { internalMessage: error.message, cause: error },
-      );
-    }
-    if (error.code === 'ENOTFOUND' && signIn) {
-      // DNS answered that the name does not exist (EAI_AGAIN, a DNS server that did not answer,
-      // stays transient below): a typo in the My Domain name, which no retry fixes.
-      const host = hostOf(loginUrl);
-      return new ConfigError(
-        `The login host${host === undefined ? '' : ` ${host}`} does not exist (ENOTFOUND on ${error.context.method} ${error.context.path}): check login_url, and for a My Domain the domain name in it (Setup > My Domain shows it, e.g. https://mycompany.my.salesforce.com or https://mycompany--uat.sandbox.my.salesforce.com).`,
-        { internalMessage: error.message, cause: error },
-      );
-    }
-    if (TLS_CERTIFICATE_CODES.has(error.code)) {
-      return new ConfigError(
-        `The connector refused the TLS certificate of Salesforce${where} (${error.code} on ${error.context.method} ${error.context.path}). Usually a proxy inspects TLS traffic with its own certificate authority: give the connector that authority's certificate (NODE_EXTRA_CA_CERTS=/path/to/ca.pem in its environment), or exempt Salesforce from the inspection.`,
-        { internalMessage: error.message, cause: error },
-      );
-    }
-    return new TransientError(
-      `Cannot reach Salesforce${where} (${error.code} on ${error.context.method} ${error.context.path}). Check the network, the login URL and any proxy, then retry.`,
-      { internalMessage: error.message, cause: error },
-    );
-  }
+  if (error instanceof NetworkError) return networkFailure(error, loginUrl);
   if (error instanceof RateLimitError) {
     // REQUEST_LIMIT_EXCEEDED covers both the 24-hour allocation (TotalRequests) and the limit on
     // long-running calls at once (ConcurrentPerOrgLongTxn): only the second is helped by fewer parallel calls.
@@ -220,5 +180,48 @@ export function toConnectorError(
       internalMessage: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       cause: error,
     },
+  );
+}
+
+/** A failure to reach Salesforce (or a proxy on the way), in words that say what to check. */
+function networkFailure(error: NetworkError, loginUrl: string | undefined): ConnectorError {
+  const signIn = error.context.path.startsWith('/services/oauth2');
+  const where = loginUrl && signIn ? ` at ${loginUrl}` : '';
+  if (error.code === `${PROXY_REFUSED}407`) {
+    return new ConfigError(
+      `The proxy refused the connector's credentials (HTTP 407 on ${error.context.method} ${error.context.path}${where}): put the proxy user and password in the proxy URL of HTTPS_PROXY, as http://user:password@proxy:port (percent-encode special characters).`,
+      { internalMessage: error.message, cause: error },
+    );
+  }
+  if (error.code.startsWith(`${PROXY_REFUSED}5`)) {
+    return new TransientError(
+      `The proxy could not reach Salesforce (HTTP ${error.code.slice(PROXY_REFUSED.length)} on ${error.context.method} ${error.context.path}${where}). Retry; if it persists, check that the proxy can reach the login host and *.my.salesforce.com.`,
+      { internalMessage: error.message, cause: error },
+    );
+  }
+  if (error.code.startsWith(PROXY_REFUSED)) {
+    return new ConfigError(
+      `The proxy refused to open a connection to Salesforce (HTTP ${error.code.slice(PROXY_REFUSED.length)} on ${error.context.method} ${error.context.path}${where}): allow the login host and *.my.salesforce.com through it, or list them in NO_PROXY if they are reachable directly.`,
+      { internalMessage: error.message, cause: error },
+    );
+  }
+  if (error.code === 'ENOTFOUND' && signIn) {
+    // DNS answered that the name does not exist (EAI_AGAIN, a DNS server that did not answer,
+    // stays transient below): a typo in the My Domain name, which no retry fixes.
+    const host = hostOf(loginUrl);
+    return new ConfigError(
+      `The login host${host === undefined ? '' : ` ${host}`} does not exist (ENOTFOUND on ${error.context.method} ${error.context.path}): check login_url, and for a My Domain the domain name in it (Setup > My Domain shows it, e.g. https://mycompany.my.salesforce.com or https://mycompany--uat.sandbox.my.salesforce.com).`,
+      { internalMessage: error.message, cause: error },
+    );
+  }
+  if (TLS_CERTIFICATE_CODES.has(error.code)) {
+    return new ConfigError(
+      `The connector refused the TLS certificate of Salesforce${where} (${error.code} on ${error.context.method} ${error.context.path}). Usually a proxy inspects TLS traffic with its own certificate authority: give the connector that authority's certificate (NODE_EXTRA_CA_CERTS=/path/to/ca.pem in its environment), or exempt Salesforce from the inspection.`,
+      { internalMessage: error.message, cause: error },
+    );
+  }
+  return new TransientError(
+    `Cannot reach Salesforce${where} (${error.code} on ${error.context.method} ${error.context.path}). Check the network, the login URL and any proxy, then retry.`,
+    { internalMessage: error.message, cause: error },
   );
 }

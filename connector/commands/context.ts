@@ -1,5 +1,6 @@
 /** What every command gets from main.ts: the one emitter, the logger, the redactor, stdin and a stop signal. */
 import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DEFAULT_API_VERSION,
   loadSpec,
@@ -14,6 +15,7 @@ import { listApiVersions } from '../salesforce/describe.js';
 import type { Logger } from '../logger.js';
 import type { Emitter } from '../protocol/emitter.js';
 import type { Redactor } from '../redact.js';
+import { TransientError } from '../errors.js';
 
 /** The process around a command. */
 export interface CommandContext {
@@ -90,4 +92,30 @@ export async function apiVersionProblem(config: Config, connection: Connection):
 /** What stopped the run, as main.ts gave it to the abort signal: SIGTERM, SIGINT or "stdout closed". */
 export function stopReason(signal: AbortSignal): string {
   return typeof signal.reason === 'string' ? signal.reason : 'SIGTERM';
+}
+
+/** Resolves with `work`, or as soon as the run is stopped (a stalled stdout must not hold a stop). */
+export function untilStopped(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void work.then(done, done);
+  });
+}
+
+/** Waits `ms`, or rejects with an AbortError as soon as the run is stopped. */
+export function sleepUnlessStopped(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal });
+}
+
+/** The error a stopped run ends with; `signal.reason` is what main.ts gave (SIGTERM, SIGINT, a closed stdout). */
+export function stopped(signal: AbortSignal, recordsRead: number): TransientError {
+  const reason = stopReason(signal);
+  return new TransientError(
+    `The sync was stopped (${reason}) after ${recordsRead} records; every finished record was acknowledged and the rest will be sent by the next sync.`,
+  );
 }

@@ -37,6 +37,158 @@ interface Callback {
   errorDescription?: string;
 }
 
+/** The loopback servers waiting for the browser, and the callback they will resolve. */
+interface Listener {
+  port: number;
+  callback: Promise<Callback>;
+  close(): void;
+}
+
+/** Reads one redirect: 404 for other paths, 400 for another login's state, else the code or error. */
+function callbackHandler(
+  redirectUri: string,
+  state: string,
+  resolve: (result: Callback) => void,
+): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', redirectUri);
+    if (url.pathname !== '/OauthRedirect') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (url.searchParams.get('state') !== state) {
+      res
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end('State mismatch: this callback is not from the login just started.');
+      return;
+    }
+    const result: Callback = {};
+    const code = url.searchParams.get('code');
+    if (code) result.code = code;
+    const error = url.searchParams.get('error');
+    if (error) {
+      result.error = error;
+      result.errorDescription = url.searchParams.get('error_description') ?? '';
+    }
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end(
+        result.code
+          ? '<p>Salesforce login complete. You can close this window and return to the terminal.</p>'
+          : '<p>Salesforce login failed; see the terminal.</p>',
+      );
+    resolve(result);
+  };
+}
+
+/**
+ * Listens for the redirect. `localhost` may resolve to 127.0.0.1 or ::1, depending on the machine:
+ * listen on both loopbacks, and on nothing else (the code must not be reachable from the network).
+ */
+async function listenForCallback(
+  requestedPort: number,
+  redirectUri: string,
+  state: string,
+): Promise<Listener> {
+  const server = http.createServer();
+  const server6 = http.createServer();
+  const callback = new Promise<Callback>((resolve) => {
+    const handle = callbackHandler(redirectUri, state, resolve);
+    server.on('request', handle);
+    server6.on('request', handle);
+  });
+  const close = (): void => {
+    for (const s of [server, server6]) {
+      if (s.listening) s.close();
+      s.closeAllConnections();
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new ConfigError(
+          `Cannot listen on localhost:${requestedPort} for the OAuth redirect (${error.code ?? error.message}). Free the port or pass --port, and add http://localhost:<port>/OauthRedirect as a callback URL of the connected app.`,
+        ),
+      ),
+    );
+    server.listen(requestedPort, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => {
+    // No IPv6 loopback on this machine is fine: 127.0.0.1 answers.
+    server6.once('error', () => resolve());
+    server6.listen(port, '::1', () => resolve());
+  });
+  return { port, callback, close };
+}
+
+/** Rejects after the timeout or when the run is interrupted, whichever comes first. */
+function giveUpAfter(ctx: CommandContext, seconds: number): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const timer = setTimeout(
+      () => reject(new TransientError(`No redirect from Salesforce within ${seconds} s; run login again.`)),
+      seconds * 1000,
+    );
+    timer.unref();
+    ctx.signal.addEventListener('abort', () => reject(new TransientError('login interrupted.')), {
+      once: true,
+    });
+  });
+}
+
+/** Exchanges the code for tokens; returns the token response, which must hold a refresh token. */
+async function exchangeCode(
+  ctx: CommandContext,
+  loginUrl: string,
+  form: Record<string, string>,
+): Promise<Record<string, unknown>> {
+  // The code exchange goes through the connector's one Salesforce client and its policy (no
+  // redirect followed, https only off loopback). A code is single-use, so no retry would help.
+  const client = new SalesforceHttp({
+    apiVersion: DEFAULT_API_VERSION,
+    got: httpClient(1, { logger: ctx.logger }),
+    maxConcurrent: 1,
+    timeoutMs: 60_000,
+    rateLimitMaxWaitMs: 0,
+    maxAttempts: 1,
+  });
+  const response = await client
+    .request<string>({
+      method: 'POST',
+      url: `${loginUrl}/services/oauth2/token`,
+      form,
+      // Nothing in the org changes, so a lost answer is a network failure to report, not an
+      // unknown write; the single attempt (maxAttempts 1) keeps a single-use code from being re-sent.
+      idempotent: true,
+      kind: 'oauth',
+      anyAnswer: true,
+      text: true,
+    })
+    .catch((error: unknown) => {
+      throw toConnectorError(error, loginUrl);
+    });
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(response.body) as Record<string, unknown>;
+  } catch {
+    // handled below by the status check
+  }
+  if (response.status === 200 && typeof body.refresh_token === 'string') return body;
+  if (response.status === 200) {
+    throw new ConfigError(
+      'Salesforce issued no refresh token: add the "refresh_token, offline_access" scope to the connected app and pass --scope "api refresh_token".',
+    );
+  }
+  throw toConnectorError(
+    new OAuthError(
+      response.status,
+      typeof body.error === 'string' ? body.error : 'invalid_response',
+      typeof body.error_description === 'string' ? body.error_description : `HTTP ${response.status}`,
+      'authorization_code',
+    ),
+  );
+}
+
 /** Runs the flow; the credentials block goes to stdout as JSON. */
 export async function runLogin(
   ctx: CommandContext,
@@ -59,60 +211,7 @@ export async function runLogin(
   const redirectUri = `http://localhost:${command.port}/OauthRedirect`;
   const { verifier, challenge } = pkcePair();
   const state = base64url(randomBytes(16));
-
-  // `localhost` may resolve to 127.0.0.1 or ::1, depending on the machine: listen on both loopbacks,
-  // and on nothing else (the code must not be reachable from the network).
-  const server = http.createServer();
-  const server6 = http.createServer();
-  const callback = new Promise<Callback>((resolve) => {
-    const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-      const url = new URL(req.url ?? '/', redirectUri);
-      if (url.pathname !== '/OauthRedirect') {
-        res.writeHead(404).end();
-        return;
-      }
-      if (url.searchParams.get('state') !== state) {
-        res
-          .writeHead(400, { 'content-type': 'text/plain' })
-          .end('State mismatch: this callback is not from the login just started.');
-        return;
-      }
-      const result: Callback = {};
-      const code = url.searchParams.get('code');
-      if (code) result.code = code;
-      const error = url.searchParams.get('error');
-      if (error) {
-        result.error = error;
-        result.errorDescription = url.searchParams.get('error_description') ?? '';
-      }
-      res
-        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-        .end(
-          result.code
-            ? '<p>Salesforce login complete. You can close this window and return to the terminal.</p>'
-            : '<p>Salesforce login failed; see the terminal.</p>',
-        );
-      resolve(result);
-    };
-    server.on('request', handle);
-    server6.on('request', handle);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new ConfigError(
-          `Cannot listen on localhost:${command.port} for the OAuth redirect (${error.code ?? error.message}). Free the port or pass --port, and add http://localhost:<port>/OauthRedirect as a callback URL of the connected app.`,
-        ),
-      ),
-    );
-    server.listen(command.port, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => {
-    // No IPv6 loopback on this machine is fine: 127.0.0.1 answers.
-    server6.once('error', () => resolve());
-    server6.listen(port, '::1', () => resolve());
-  });
+  const listener = await listenForCallback(command.port, redirectUri, state);
   try {
     const authorize = new URL(`${loginUrl}/services/oauth2/authorize`);
     authorize.search = new URLSearchParams({
@@ -125,24 +224,9 @@ export async function runLogin(
       state,
     }).toString();
     tell(
-      `Open this URL in a browser, sign in to Salesforce and allow access (the connected app must list ${redirectUri} as a callback URL):\n\n${authorize.toString()}\n\nWaiting for the redirect on 127.0.0.1:${port} …`,
+      `Open this URL in a browser, sign in to Salesforce and allow access (the connected app must list ${redirectUri} as a callback URL):\n\n${authorize.toString()}\n\nWaiting for the redirect on 127.0.0.1:${listener.port} …`,
     );
-    const timeout = new Promise<never>((_, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new TransientError(
-              `No redirect from Salesforce within ${command.timeoutSeconds} s; run login again.`,
-            ),
-          ),
-        command.timeoutSeconds * 1000,
-      );
-      timer.unref();
-      ctx.signal.addEventListener('abort', () => reject(new TransientError('login interrupted.')), {
-        once: true,
-      });
-    });
-    const result = await Promise.race([callback, timeout]);
+    const result = await Promise.race([listener.callback, giveUpAfter(ctx, command.timeoutSeconds)]);
     if (result.error !== undefined || result.code === undefined) {
       throw new ConfigError(
         `Salesforce did not grant access (${result.error ?? 'no code'}${result.errorDescription ? `: ${result.errorDescription}` : ''}). Check the connected app's callback URL, OAuth scopes (api, refresh_token) and PKCE settings, then run login again.`,
@@ -156,52 +240,7 @@ export async function runLogin(
       code_verifier: verifier,
     };
     if (clientSecret) form.client_secret = clientSecret;
-    // The code exchange goes through the connector's one Salesforce client and its policy (no
-    // redirect followed, https only off loopback). A code is single-use, so no retry would help.
-    const client = new SalesforceHttp({
-      apiVersion: DEFAULT_API_VERSION,
-      got: httpClient(1, { logger: ctx.logger }),
-      maxConcurrent: 1,
-      timeoutMs: 60_000,
-      rateLimitMaxWaitMs: 0,
-      maxAttempts: 1,
-    });
-    const response = await client
-      .request<string>({
-        method: 'POST',
-        url: `${loginUrl}/services/oauth2/token`,
-        form,
-        // Nothing in the org changes, so a lost answer is a network failure to report, not an
-        // unknown write; the single attempt (maxAttempts 1) keeps a single-use code from being re-sent.
-        idempotent: true,
-        kind: 'oauth',
-        anyAnswer: true,
-        text: true,
-      })
-      .catch((error: unknown) => {
-        throw toConnectorError(error, loginUrl);
-      });
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(response.body) as Record<string, unknown>;
-    } catch {
-      // handled below by the status check
-    }
-    if (response.status !== 200 || typeof body.refresh_token !== 'string') {
-      if (response.status === 200) {
-        throw new ConfigError(
-          'Salesforce issued no refresh token: add the "refresh_token, offline_access" scope to the connected app and pass --scope "api refresh_token".',
-        );
-      }
-      throw toConnectorError(
-        new OAuthError(
-          response.status,
-          typeof body.error === 'string' ? body.error : 'invalid_response',
-          typeof body.error_description === 'string' ? body.error_description : `HTTP ${response.status}`,
-          'authorization_code',
-        ),
-      );
-    }
+    const body = await exchangeCode(ctx, loginUrl, form);
     const credentials: Record<string, unknown> = {
       auth_type: 'oauth2_refresh_token',
       client_id: clientId,
@@ -216,9 +255,6 @@ export async function runLogin(
     tell('Login complete: paste the block above into your config (keep it secret).');
     return 0;
   } finally {
-    for (const s of [server, server6]) {
-      if (s.listening) s.close();
-      s.closeAllConnections();
-    }
+    listener.close();
   }
 }

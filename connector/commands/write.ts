@@ -7,7 +7,6 @@
  * no write. Then records stream through with bounded memory: reading pauses while the sink has as
  * much in flight as it may.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { loadCatalog } from '../catalog.js';
 import type { Config } from '../config.js';
 import { connect, type Connection } from '../connection.js';
@@ -32,7 +31,14 @@ import {
 import { readMessageBatches, type ReadItem } from '../protocol/reader.js';
 import { stateLine } from '../protocol/state-echo.js';
 import type { SalesforceRecordError } from '../salesforce/types.js';
-import { persistRotatedToken, readCommandConfig, stopReason, type CommandContext } from './context.js';
+import {
+  persistRotatedToken,
+  readCommandConfig,
+  sleepUnlessStopped,
+  stopped,
+  untilStopped,
+  type CommandContext,
+} from './context.js';
 
 const PROGRESS_EVERY_MS = 30_000;
 
@@ -275,30 +281,4 @@ function oneError(errors: unknown[], config: Config): unknown {
   if (failures.some((f) => f instanceof ConfigError)) return new ConfigError(message);
   if (failures.some((f) => f instanceof TransientError)) return new TransientError(message);
   return new SystemError(message);
-}
-
-/** Resolves with `work`, or as soon as the run is stopped (a stalled stdout must not hold a stop). */
-function untilStopped(work: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    void work.then(done, done);
-  });
-}
-
-/** Waits `ms`, or rejects with an AbortError as soon as the run is stopped. */
-function sleepUnlessStopped(ms: number, signal: AbortSignal): Promise<void> {
-  return delay(ms, undefined, { signal });
-}
-
-/** The error a stopped run ends with; `signal.reason` is what main.ts gave (SIGTERM, SIGINT, a closed stdout). */
-function stopped(signal: AbortSignal, recordsRead: number): TransientError {
-  const reason = stopReason(signal);
-  return new TransientError(
-    `The sync was stopped (${reason}) after ${recordsRead} records; every finished record was acknowledged and the rest will be sent by the next sync.`,
-  );
 }

@@ -121,8 +121,35 @@ export async function finishMirror(
     logger.info(`${what} (dry run): would delete ${doomed.length} of ${managed} managed records.`);
     return;
   }
+  const { deleted, failed } = await deleteRecords(connection, stream, doomed, (text) =>
+    logger.warn(`${what}: ${text}`),
+  );
+  stream.tally.mirrorDeleted = deleted;
+  stream.tally.mirrorFailed = failed;
+  logger.info(
+    `${what}: deleted ${deleted} of ${managed} managed records whose ${keyField.name} did not arrive${
+      failed.size > 0 ? `; ${[...failed].map(([c, n]) => `${n} failed with ${c}`).join(', ')}` : ''
+    } (${stream.tally.requests - before} API requests).`,
+  );
+}
+
+/**
+ * Deletes records by Id, a thousand per Composite call; a record already gone counts as deleted.
+ * Returns how many went and the failures by code (the first ten of each are told through `warn`).
+ */
+async function deleteRecords(
+  connection: Connection,
+  stream: MirrorStream,
+  doomed: ReadonlyArray<{ id: string; key: string }>,
+  warn: (text: string) => void,
+): Promise<{ deleted: number; failed: Map<string, number> }> {
   let deleted = 0;
   const failed = new Map<string, number>();
+  const fail = (code: string, count: number): number => {
+    const total = (failed.get(code) ?? 0) + count;
+    failed.set(code, total);
+    return total;
+  };
   const perCall = MAX_RECORDS_PER_COLLECTION * MAX_COLLECTIONS_PER_COMPOSITE;
   for (let start = 0; start < doomed.length; start += perCall) {
     const slice = doomed.slice(start, start + perCall);
@@ -140,9 +167,9 @@ export async function finishMirror(
     results.forEach((outcome, c) => {
       const chunk = slice.slice(c * MAX_RECORDS_PER_COLLECTION, (c + 1) * MAX_RECORDS_PER_COLLECTION);
       if (!outcome.ok) {
-        failed.set(outcome.error.statusCode, (failed.get(outcome.error.statusCode) ?? 0) + chunk.length);
-        logger.warn(
-          `${what}: could not delete ${chunk.length} records: ${outcome.error.statusCode}: ${outcome.error.message}`,
+        fail(outcome.error.statusCode, chunk.length);
+        warn(
+          `could not delete ${chunk.length} records: ${outcome.error.statusCode}: ${outcome.error.message}`,
         );
         return;
       }
@@ -150,22 +177,11 @@ export async function finishMirror(
         const code = r.errors[0]?.statusCode;
         // Deleted since the query found it counts as deleted: the record is gone either way.
         if (r.success || (code !== undefined && ALREADY_GONE.has(code))) deleted += 1;
-        else {
-          failed.set(code ?? 'UNKNOWN_ERROR', (failed.get(code ?? 'UNKNOWN_ERROR') ?? 0) + 1);
-          if ((failed.get(code ?? 'UNKNOWN_ERROR') ?? 0) <= 10) {
-            logger.warn(
-              `${what}: could not delete ${chunk[i]!.key} (${chunk[i]!.id}): ${code}: ${r.errors[0]?.message ?? ''}`,
-            );
-          }
+        else if (fail(code ?? 'UNKNOWN_ERROR', 1) <= 10) {
+          warn(`could not delete ${chunk[i]!.key} (${chunk[i]!.id}): ${code}: ${r.errors[0]?.message ?? ''}`);
         }
       });
     });
   }
-  stream.tally.mirrorDeleted = deleted;
-  stream.tally.mirrorFailed = failed;
-  logger.info(
-    `${what}: deleted ${deleted} of ${managed} managed records whose ${keyField.name} did not arrive${
-      failed.size > 0 ? `; ${[...failed].map(([c, n]) => `${n} failed with ${c}`).join(', ')}` : ''
-    } (${stream.tally.requests - before} API requests).`,
-  );
+  return { deleted, failed };
 }

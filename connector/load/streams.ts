@@ -134,39 +134,17 @@ export async function prepareStreams(
       for (const p of found) problems.push(`stream "${label}": ${p}`);
       continue;
     }
-    const parents = await parentDescribes(connection, describe, target, columns);
-    let plan: StreamPlan;
-    try {
-      plan = planStream(describe, {
-        kind: writeKindFor(target.operation),
-        columns: columns ?? [],
-        fieldMappings: target.fieldMappings,
-        ...(target.matchingField !== undefined ? { matchingField: target.matchingField } : {}),
-        nullHandling: config.advanced.nullHandling,
-        keyOnly: target.operation === 'remove',
-        describeParent: (name) => parents.get(name),
-      });
-    } catch (error) {
-      problems.push(`stream "${label}": ${(error as Error).message}`);
-      continue;
-    }
-    if (plan.missingRequired.length > 0) {
-      problems.push(
-        `stream "${label}": required ${target.object} field(s) ${plan.missingRequired.join(', ')} are not fed by any column: add a column with that name or a field mapping.`,
-      );
-    }
-    if (plan.missingKey) {
-      problems.push(
-        `stream "${label}": no column feeds the matching field ${target.matchingField}; add it to the stream or map a column to it.`,
-      );
-    }
-    if (plan.dropped.length > 0) {
-      ctx.logger.warn(
-        `Stream "${label}" → ${target.object}: ${plan.dropped.length} column(s) will not be written: ${plan.dropped
-          .map((d) => `${d.column} (${d.note})`)
-          .join('; ')}.`,
-      );
-    }
+    const plan = await planOf(
+      ctx,
+      config,
+      connection,
+      describe,
+      target,
+      columns,
+      `stream "${label}"`,
+      problems,
+    );
+    if (plan === undefined) continue;
     const key = streamKey(descriptor);
     const keyField = keyFieldOf(describe, target.matchingField);
     const stream = new LoadStream(
@@ -207,6 +185,58 @@ export async function prepareStreams(
     );
   }
   return { streams: out, mirrorGroups };
+}
+
+/**
+ * A stream's mapping plan, checked: every problem (an unknown mapping, a required field no column
+ * feeds, no column for the key) goes to `problems` (undefined when there is no plan at all); the
+ * columns that will not be written are told in one warning.
+ */
+async function planOf(
+  ctx: CommandContext,
+  config: Config,
+  connection: Connection,
+  describe: DescribeSObject,
+  target: Target,
+  columns: string[] | undefined,
+  label: string,
+  problems: string[],
+): Promise<StreamPlan | undefined> {
+  const where = `stream "${label}"`;
+  const parents = await parentDescribes(connection, describe, target, columns);
+  let plan: StreamPlan;
+  try {
+    plan = planStream(describe, {
+      kind: writeKindFor(target.operation),
+      columns: columns ?? [],
+      fieldMappings: target.fieldMappings,
+      ...(target.matchingField !== undefined ? { matchingField: target.matchingField } : {}),
+      nullHandling: config.advanced.nullHandling,
+      keyOnly: target.operation === 'remove',
+      describeParent: (name) => parents.get(name),
+    });
+  } catch (error) {
+    problems.push(`${where}: ${(error as Error).message}`);
+    return undefined;
+  }
+  if (plan.missingRequired.length > 0) {
+    problems.push(
+      `${where}: required ${target.object} field(s) ${plan.missingRequired.join(', ')} are not fed by any column: add a column with that name or a field mapping.`,
+    );
+  }
+  if (plan.missingKey) {
+    problems.push(
+      `${where}: no column feeds the matching field ${target.matchingField}; add it to the stream or map a column to it.`,
+    );
+  }
+  if (plan.dropped.length > 0) {
+    ctx.logger.warn(
+      `Stream "${label}" → ${target.object}: ${plan.dropped.length} column(s) will not be written: ${plan.dropped
+        .map((d) => `${d.column} (${d.note})`)
+        .join('; ')}.`,
+    );
+  }
+  return plan;
 }
 
 /** The streams of one mirrored object: its mirror streams, and every stream sharing their seen keys. */

@@ -209,6 +209,15 @@ export function isLoopbackUrl(url: URL): boolean {
   return LOOPBACK_HOSTS.has(url.hostname);
 }
 
+/** How far one call has got through its retries. */
+interface Tries {
+  max: number;
+  attempt: number;
+  refreshed: boolean;
+  rateLimitWaited: number;
+  rateLimitAttempt: number;
+}
+
 /** The client: every call to Salesforce goes through `request`. */
 export class SalesforceHttp {
   private readonly limiter: Bottleneck;
@@ -254,11 +263,13 @@ export class SalesforceHttp {
   async request<T>(req: SalesforceRequest): Promise<SalesforceResponse<T>> {
     const rest = req.url === undefined;
     const context: RequestContext = { method: req.method, path: pathOf(req) };
-    const maxAttempts = this.options.maxAttempts ?? 6;
-    let attempt = 0;
-    let refreshed = false;
-    let rateLimitWaited = 0;
-    let rateLimitAttempt = 0;
+    const tries: Tries = {
+      max: this.options.maxAttempts ?? 6,
+      attempt: 0,
+      refreshed: false,
+      rateLimitWaited: 0,
+      rateLimitAttempt: 0,
+    };
     const stop = req.evenWhenStopped === true ? undefined : this.options.stopSignal;
     for (;;) {
       if (stop?.aborted === true) throw new DOMException('the run was stopped', 'AbortError');
@@ -283,16 +294,7 @@ export class SalesforceHttp {
           return this.send(req, target, token);
         });
       } catch (error) {
-        if (req.signal?.aborted === true || isAbortError(error))
-          throw new DOMException('call stopped', 'AbortError');
-        const code = networkCode(error);
-        const sent = !NOT_SENT.has(code) && !code.startsWith(PROXY_REFUSED);
-        attempt += 1;
-        if (sent && !req.idempotent)
-          throw new UnknownOutcomeError(context, `connection failed after sending: ${code}`, sentAt);
-        if (sent) req.onDoubt?.(sentAt);
-        if (attempt >= maxAttempts) throw new NetworkError(code, context, sent, error);
-        await this.backoff(attempt, undefined, `${context.method} ${context.path} failed (${code})`);
+        await this.afterNetworkFailure(req, error, context, sentAt, tries);
         continue;
       }
       if (rest) this.recordUsage(response.headers['sforce-limit-info']);
@@ -310,96 +312,151 @@ export class SalesforceHttp {
         req.acceptStatuses?.includes(status) ||
         (req.anyAnswer === true && status < 500 && !(rest && status === 401))
       ) {
-        if (req.consume !== undefined) {
-          return {
-            status,
-            body: (response as { consumed?: unknown }).consumed as T,
-            headers: response.headers,
-          };
-        }
-        if (req.text === true) {
-          return { status, body: response.body as T, headers: response.headers };
-        }
-        let body: T;
-        try {
-          if (req.jsonText === true) {
-            if (!looksLikeJson(response.body)) throw new SyntaxError('not JSON');
-            body = response.body as T;
-          } else body = parse<T>(response.body);
-        } catch {
-          // Answered, but not in a form we can read (a proxy's page, a cut-off body): what the call
-          // did is as unknown as after a dropped connection, and handled the same way.
-          const what = `HTTP ${status} with an answer that is not JSON (${describeBody(response)})`;
-          attempt += 1;
-          if (!req.idempotent) throw new UnknownOutcomeError(context, what, sentAt);
-          if (attempt >= maxAttempts) {
-            throw new SalesforceApiError(status, 'UNREADABLE_RESPONSE', `${what}, ${attempt} times`, context);
-          }
-          await this.backoff(attempt, undefined, `${context.method} ${context.path} answered ${what}`);
-          continue;
-        }
-        return { status, body, headers: response.headers };
-      }
-      const error = parseErrorBody(response.body) ?? {
-        errorCode: '',
-        message: response.body.slice(0, 200),
-        fields: [],
-      };
-      if (rest && status === 401 && !refreshed) {
-        // One shared refresh, then one more try (PRODUCT.md section 7).
-        refreshed = true;
-        await this.tokens!.refresh(token!.accessToken);
+        const answer = await this.readAnswer<T>(req, response, context, sentAt, tries);
+        if (answer !== undefined) return answer;
         continue;
       }
-      if ((status === 403 && error.errorCode === 'REQUEST_LIMIT_EXCEEDED') || status === 429) {
-        if (/ConcurrentPerOrgLongTxn/i.test(error.message)) {
-          req.onPushback?.(
-            `Salesforce answered ConcurrentPerOrgLongTxn: the org's 25 long-running requests are taken`,
-          );
-        } else this.limitSeen = true;
-        rateLimitAttempt += 1;
-        const delay = this.delayFor(rateLimitAttempt, response);
-        if (rateLimitWaited + delay > this.options.rateLimitMaxWaitMs) {
-          throw new RateLimitError(
-            `Salesforce refused calls with ${error.errorCode || `HTTP ${status}`} ("${error.message}") for ${Math.round(rateLimitWaited / 1000)} s`,
-            context,
-            this.usage,
-          );
-        }
-        rateLimitWaited += delay;
-        this.rateLimitedMs += delay;
-        this.options.log?.warn(
-          `Salesforce answered ${error.errorCode} (${error.message}); pausing ${delay < 10_000 ? (delay / 1000).toFixed(1) : Math.round(delay / 1000)} s before retrying.`,
+      await this.afterRefusal(req, response, rest, token, context, sentAt, tries);
+    }
+  }
+
+  /** A call that got no answer: throws, or returns once it is right to try again. */
+  private async afterNetworkFailure(
+    req: SalesforceRequest,
+    error: unknown,
+    context: RequestContext,
+    sentAt: number,
+    tries: Tries,
+  ): Promise<void> {
+    if (req.signal?.aborted === true || isAbortError(error))
+      throw new DOMException('call stopped', 'AbortError');
+    const code = networkCode(error);
+    const sent = !NOT_SENT.has(code) && !code.startsWith(PROXY_REFUSED);
+    tries.attempt += 1;
+    if (sent && !req.idempotent)
+      throw new UnknownOutcomeError(context, `connection failed after sending: ${code}`, sentAt);
+    if (sent) req.onDoubt?.(sentAt);
+    if (tries.attempt >= tries.max) throw new NetworkError(code, context, sent, error);
+    await this.backoff(tries.attempt, undefined, `${context.method} ${context.path} failed (${code})`);
+  }
+
+  /** Reads an accepted answer in the form asked for; undefined once it is right to try again. */
+  private async readAnswer<T>(
+    req: SalesforceRequest,
+    response: Response<string>,
+    context: RequestContext,
+    sentAt: number,
+    tries: Tries,
+  ): Promise<SalesforceResponse<T> | undefined> {
+    const status = response.statusCode;
+    if (req.consume !== undefined) {
+      return { status, body: (response as { consumed?: unknown }).consumed as T, headers: response.headers };
+    }
+    if (req.text === true) return { status, body: response.body as T, headers: response.headers };
+    try {
+      if (req.jsonText !== true) return { status, body: parse<T>(response.body), headers: response.headers };
+      if (looksLikeJson(response.body))
+        return { status, body: response.body as T, headers: response.headers };
+    } catch {
+      // read below
+    }
+    // Answered, but not in a form we can read (a proxy's page, a cut-off body): what the call
+    // did is as unknown as after a dropped connection, and handled the same way.
+    const what = `HTTP ${status} with an answer that is not JSON (${describeBody(response)})`;
+    tries.attempt += 1;
+    if (!req.idempotent) throw new UnknownOutcomeError(context, what, sentAt);
+    if (tries.attempt >= tries.max) {
+      throw new SalesforceApiError(status, 'UNREADABLE_RESPONSE', `${what}, ${tries.attempt} times`, context);
+    }
+    await this.backoff(tries.attempt, undefined, `${context.method} ${context.path} answered ${what}`);
+    return undefined;
+  }
+
+  /** A refused call: throws, or returns once it is right to try again (after a refresh or a pause). */
+  private async afterRefusal(
+    req: SalesforceRequest,
+    response: Response<string>,
+    rest: boolean,
+    token: AccessToken | undefined,
+    context: RequestContext,
+    sentAt: number,
+    tries: Tries,
+  ): Promise<void> {
+    const status = response.statusCode;
+    const error = parseErrorBody(response.body) ?? {
+      errorCode: '',
+      message: response.body.slice(0, 200),
+      fields: [],
+    };
+    if (rest && status === 401 && !tries.refreshed) {
+      // One shared refresh, then one more try (PRODUCT.md section 7).
+      tries.refreshed = true;
+      await this.tokens!.refresh(token!.accessToken);
+      return;
+    }
+    if ((status === 403 && error.errorCode === 'REQUEST_LIMIT_EXCEEDED') || status === 429) {
+      await this.pauseForLimit(req, response, error, context, tries);
+      return;
+    }
+    if (status >= 500) {
+      tries.attempt += 1;
+      const neverApplied = status === 503;
+      if (neverApplied) req.onPushback?.('Salesforce answered 503 (unavailable)');
+      if (!neverApplied && !req.idempotent) {
+        throw new UnknownOutcomeError(
+          context,
+          `HTTP ${status}${error.errorCode ? ` ${error.errorCode}` : ''}`,
+          sentAt,
         );
-        await this.sleep(delay);
-        continue;
       }
-      if (status >= 500) {
-        attempt += 1;
-        const neverApplied = status === 503;
-        if (neverApplied) req.onPushback?.('Salesforce answered 503 (unavailable)');
-        if (!neverApplied && !req.idempotent) {
-          throw new UnknownOutcomeError(
-            context,
-            `HTTP ${status}${error.errorCode ? ` ${error.errorCode}` : ''}`,
-            sentAt,
-          );
-        }
-        if (GATEWAY_STATUSES.has(status)) req.onDoubt?.(sentAt);
-        if (attempt >= maxAttempts) {
-          throw new SalesforceApiError(status, error.errorCode || `HTTP_${status}`, error.message, context);
-        }
-        await this.backoff(attempt, response, `${context.method} ${context.path} answered HTTP ${status}`);
-        continue;
+      if (GATEWAY_STATUSES.has(status)) req.onDoubt?.(sentAt);
+      if (tries.attempt >= tries.max) {
+        throw new SalesforceApiError(status, error.errorCode || `HTTP_${status}`, error.message, context);
       }
-      throw new SalesforceApiError(
-        status,
-        error.errorCode || `HTTP_${status}`,
-        error.message,
+      await this.backoff(
+        tries.attempt,
+        response,
+        `${context.method} ${context.path} answered HTTP ${status}`,
+      );
+      return;
+    }
+    throw new SalesforceApiError(
+      status,
+      error.errorCode || `HTTP_${status}`,
+      error.message,
+      context,
+      error.fields,
+    );
+  }
+
+  /** REQUEST_LIMIT_EXCEEDED or 429: pauses within rate_limit_max_wait_seconds, then fails the run. */
+  private async pauseForLimit(
+    req: SalesforceRequest,
+    response: Response<string>,
+    error: { errorCode: string; message: string },
+    context: RequestContext,
+    tries: Tries,
+  ): Promise<void> {
+    if (/ConcurrentPerOrgLongTxn/i.test(error.message)) {
+      req.onPushback?.(
+        `Salesforce answered ConcurrentPerOrgLongTxn: the org's 25 long-running requests are taken`,
+      );
+    } else this.limitSeen = true;
+    tries.rateLimitAttempt += 1;
+    const delay = this.delayFor(tries.rateLimitAttempt, response);
+    if (tries.rateLimitWaited + delay > this.options.rateLimitMaxWaitMs) {
+      throw new RateLimitError(
+        `Salesforce refused calls with ${error.errorCode || `HTTP ${response.statusCode}`} ("${error.message}") for ${Math.round(tries.rateLimitWaited / 1000)} s`,
         context,
-        error.fields,
+        this.usage,
       );
     }
+    tries.rateLimitWaited += delay;
+    this.rateLimitedMs += delay;
+    this.options.log?.warn(
+      `Salesforce answered ${error.errorCode} (${error.message}); pausing ${delay < 10_000 ? (delay / 1000).toFixed(1) : Math.round(delay / 1000)} s before retrying.`,
+    );
+    await this.sleep(delay);
   }
 
   /** Remaining daily API requests, if Salesforce has told us. */
