@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { emptyBulkStats } from '../integration_tests/emulator/core.js';
 import type { BulkStats } from '../integration_tests/emulator/types.js';
 import {
   ceilingRowsPerSec,
@@ -17,19 +18,7 @@ import {
 const REALISTIC: LatencyModel = { baseMs: 150, perRecordMs: 3 };
 const CONTENDED: LatencyModel = { ...REALISTIC, contention: { perWriter: 0.02, max: 0.5, seed: 1 } };
 
-const noBulk: BulkStats = {
-  jobsCreated: 0,
-  uploads: 0,
-  uploadBytes: 0,
-  closes: 0,
-  aborts: 0,
-  polls: 0,
-  resultGets: 0,
-  lists: 0,
-  deletes: 0,
-  batchesProcessed: 0,
-  recordsProcessed: 0,
-};
+const noBulk: BulkStats = emptyBulkStats();
 
 function emulator(extra: Partial<EmulatorFigures> = {}): EmulatorFigures {
   return {

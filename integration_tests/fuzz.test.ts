@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from './emulator/index.js';
+import { prng } from './emulator/server.js';
 import { ofType, runCli, tempFiles } from './helpers/cli.js';
 import { catalog, configuredStream } from './helpers/messages.js';
 import { CONTACT_COLUMNS } from './helpers/rows.js';
@@ -17,18 +18,6 @@ beforeAll(async () => {
   emulator = await startEmulator();
 });
 afterAll(async () => emulator.close());
-
-/** mulberry32: a small seeded PRNG, so that every run of a seed generates the same input. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the generator produced. */
 interface Generated {

@@ -73,6 +73,26 @@ async function capacity(records: number): Promise<void> {
   await emulator.close();
 }
 
+/** An access token from the emulator's token endpoint, by the refresh-token grant. */
+async function signIn(
+  url: string,
+  clientId: string,
+  clientSecret: string,
+  refreshToken: string,
+): Promise<{ access_token: string }> {
+  const response = await fetch(`${url}/services/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      client_id: clientId,
+      client_secret: clientSecret,
+      refresh_token: refreshToken,
+    }),
+  });
+  return (await response.json()) as { access_token: string };
+}
+
 async function throughput(records: number, requests: number, concurrency: number): Promise<void> {
   const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.js');
   const child = spawn(process.execPath, [cli, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -87,18 +107,7 @@ async function throughput(records: number, requests: number, concurrency: number
       const r = await fetch(`${url}/__emulator/seed/Contact`, { method: 'POST', body: JSON.stringify(rows) });
       if (!r.ok) throw new Error(`seed failed: ${r.status}`);
     }
-    const token = (await (
-      await fetch(`${url}/services/oauth2/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          client_id: clientId!,
-          client_secret: clientSecret!,
-          refresh_token: refreshToken!,
-        }),
-      })
-    ).json()) as { access_token: string };
+    const token = await signIn(url!, clientId!, clientSecret!, refreshToken!);
     await fetch(`${url}/__emulator/reset-stats`, { method: 'POST' });
     let next = 0;
     let failures = 0;
@@ -192,18 +201,7 @@ async function bulk(records: number, jobs: number): Promise<void> {
       const r = await fetch(`${url}/__emulator/seed/Contact`, { method: 'POST', body: JSON.stringify(rows) });
       if (!r.ok) throw new Error(`seed failed: ${r.status}`);
     }
-    const token = (await (
-      await fetch(`${url}/services/oauth2/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          client_id: clientId!,
-          client_secret: clientSecret!,
-          refresh_token: refreshToken!,
-        }),
-      })
-    ).json()) as { access_token: string };
+    const token = await signIn(url!, clientId!, clientSecret!, refreshToken!);
     const auth = { authorization: `Bearer ${token.access_token}` };
     const base = `${url}/services/data/v61.0/jobs/ingest`;
     await fetch(`${url}/__emulator/reset-stats`, { method: 'POST' });
