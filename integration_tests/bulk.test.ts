@@ -197,17 +197,57 @@ describe('Bulk writes what REST writes', () => {
     expect(states(removed)[0]!.destinationStats).toEqual({ recordCount: 2, rejectedRecordCount: 0 });
   });
 
-  it('mirror: the rows go through a Bulk upsert, then the records whose key did not arrive are deleted', async () => {
+  it('mirror: the rows go through a Bulk upsert, then the records whose key did not arrive go in a Bulk delete job; locked and unprocessed ones through REST', async () => {
     emulator.seed('Contact', [
       { External_ID__c: 'C-0', LastName: 'kept' },
-      { External_ID__c: 'GONE-1', LastName: 'stale' },
+      ...Array.from({ length: 10 }, (_, i) => ({ External_ID__c: `GONE-${i}`, LastName: 'stale' })),
+      { LastName: 'made by hand, no key' },
     ]);
+    const idOf = (key: string): string =>
+      String(emulator.records('Contact').find((r) => r.External_ID__c === key)!.Id);
+    emulator.faults.lockRows({
+      object: 'Contact',
+      match: { field: 'External_ID__c', values: ['GONE-1'] },
+      times: 1,
+    });
+    emulator.faults.bulkJob({
+      operation: 'delete',
+      unprocessedMatch: { column: 'Id', values: [idOf('GONE-2')] },
+    });
     const input = rows(20) + streamStatus('contacts', 'COMPLETE');
     const result = await write(input, { sync_mode: 'mirror', advanced: { mirror_max_delete_percent: 100 } });
     expect(result.code).toBe(0);
+    expect(emulator.stats().bulk.jobsCreated).toBe(2);
+    const keys = emulator.records('Contact').map((r) => r.External_ID__c);
+    expect(keys.filter((k) => String(k).startsWith('GONE-'))).toEqual([]);
+    const unkeyed = (k: unknown): boolean => k === null || k === undefined;
+    expect(keys.filter(unkeyed)).toHaveLength(1); // the record without a key is not managed: kept
+    expect(new Set(keys.filter((k) => !unkeyed(k))).size).toBe(20);
+    expect(logText(result)).toMatch(/2 record\(s\) not settled by the Bulk job go through the REST API/);
+    expect(logText(result)).toMatch(/deleted 10 of 30 managed records .*Bulk API 2\.0\)/);
+  });
+
+  it('auto: mirror deletes through a Bulk job when the records to delete reach the threshold, through REST below it', async () => {
+    const stale = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ External_ID__c: `GONE-${i}`, LastName: 'stale' }));
+    const sync = () =>
+      write(rows(10) + streamStatus('contacts', 'COMPLETE'), {
+        sync_mode: 'mirror',
+        advanced: { write_api: 'auto', bulk_threshold_rows: 15, mirror_max_delete_percent: 100 },
+      });
+    emulator.seed('Contact', stale(20));
+    const many = await sync();
+    expect(many.code).toBe(0);
+    // The 10 rows stayed on REST (below the threshold); the 20 deletions went in one Bulk job.
     expect(emulator.stats().bulk.jobsCreated).toBe(1);
-    expectExactlyOnce(20);
-    expect([...stored().keys()]).not.toContain('GONE-1');
+    expect(emulator.count('Contact')).toBe(10);
+    emulator.seed('Contact', stale(3));
+    emulator.resetStats();
+    const few = await sync();
+    expect(few.code).toBe(0);
+    expect(emulator.stats().bulk.jobsCreated).toBe(0);
+    expect(emulator.count('Contact')).toBe(10);
+    expect(logText(few)).toMatch(/deleted 3 of 13 managed records/);
   });
 
   it('unprocessed rows and rows Salesforce could not lock end committed after a re-send through REST', async () => {

@@ -17,18 +17,24 @@
  * client timeout ever deletes or aborts a closed job.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { parseBulkError, type BulkClient, type BulkJobInfo, type BulkOperation } from '../salesforce/bulk.js';
-import { UnknownOutcomeError, NetworkError } from '../salesforce/errors.js';
+import {
+  parseBulkError,
+  type BulkClient,
+  type BulkJobInfo,
+  type BulkJobRequest,
+  type BulkOperation,
+  type UploadFile,
+} from '../salesforce/bulk.js';
 import { canonicalId } from '../salesforce/ids.js';
 import { plainDecimal } from '../salesforce/query.js';
 import type { SalesforceRecordError } from '../salesforce/types.js';
 import { standalone, textOf } from './arena.js';
-import { csvLine, NotExpressible, payloadCells, BULK_NULL } from './csv.js';
+import { awaitJob, submitJob, type JobLife } from './bulk-job.js';
+import { csvCells, csvLine, NotExpressible, payloadCells, BULK_NULL } from './csv.js';
 import { Hold, normalizeKey, waitForAll } from './keys.js';
 import { hashA, hashB } from './mirror-keys.js';
 import type { RestLoader } from './rest-loader.js';
@@ -94,7 +100,7 @@ const u16 = (): Column<Uint16Array> => new Column((n) => new Uint16Array(n));
 const u8 = (): Column<Uint8Array> => new Column((n) => new Uint8Array(n));
 
 /**
- * Join keys → rows, as two 32-bit hashes per key (16 bytes a row, whatever the key). Rows of one
+ * Join keys → rows, as two 32-bit hashes per key (16 to 32 bytes a row, whatever the key). Rows of one
  * key chain through `next` (identical inserted rows, matched by multiplicity).
  */
 class RowIndex {
@@ -111,7 +117,8 @@ class RowIndex {
   }
 
   add(key: string, row: number): void {
-    if ((this.size + 1) * 2 > this.head.length) this.grow();
+    // Linear probing stays quick up to about three quarters full (a 64-bit hash compare per probe).
+    if ((this.size + 1) * 4 > this.head.length * 3) this.grow();
     const a = hashA(key);
     const b = hashB(key);
     const mask = this.head.length - 1;
@@ -173,12 +180,15 @@ class RowIndex {
   }
 }
 
-/** A file written in large appends, read back by offset. */
+/** Bytes a spool gathers before it writes them out. */
+const SPOOL_BUFFER = 256 * 1024;
+
+/** A file written in large appends through one reused buffer, read back by offset. */
 class Spool {
   readonly fd: number;
   size = 0;
-  private pending: Array<Buffer | string> = [];
-  private pendingBytes = 0;
+  private buffer: Buffer | undefined;
+  private used = 0;
 
   constructor(readonly path: string) {
     // The spool holds the rows' values: readable by this user only.
@@ -188,24 +198,29 @@ class Spool {
   /** Appends bytes or text (UTF-8); returns where they start. */
   append(data: Buffer | string): number {
     const at = this.size;
-    const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
-    this.pending.push(data);
-    this.pendingBytes += length;
-    this.size += length;
-    if (this.pendingBytes >= 1 << 20) this.flush();
+    // Text takes at most 3 bytes per UTF-16 unit.
+    const most = typeof data === 'string' ? data.length * 3 : data.length;
+    const buffer = (this.buffer ??= Buffer.allocUnsafe(SPOOL_BUFFER));
+    if (this.used + most > buffer.length) {
+      this.flush();
+      if (most > buffer.length) {
+        const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+        writeSync(this.fd, bytes);
+        this.size += bytes.length;
+        return at;
+      }
+    }
+    const written =
+      typeof data === 'string' ? buffer.write(data, this.used, 'utf8') : data.copy(buffer, this.used);
+    this.used += written;
+    this.size += written;
     return at;
   }
 
   flush(): void {
-    if (this.pendingBytes === 0) return;
-    const out = Buffer.allocUnsafe(this.pendingBytes);
-    let at = 0;
-    for (const part of this.pending) {
-      at += typeof part === 'string' ? out.write(part, at, 'utf8') : part.copy(out, at);
-    }
-    writeSync(this.fd, out);
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.used === 0) return;
+    writeSync(this.fd, this.buffer!, 0, this.used);
+    this.used = 0;
   }
 
   read(at: number, length: number): Buffer {
@@ -215,6 +230,7 @@ class Spool {
   }
 
   close(): void {
+    this.buffer = undefined;
     closeSync(this.fd);
   }
 }
@@ -312,6 +328,7 @@ export class BulkLoader implements Sink {
   private readonly now: () => number;
   private ticker: NodeJS.Timeout | undefined;
   private limitsChecked: Promise<boolean> | undefined;
+  private readonly life: JobLife;
   /** Bulk can no longer be used in this run (its batch allocation would run out): the router sends to REST. */
   unavailable: string | undefined;
   failure: unknown;
@@ -322,6 +339,16 @@ export class BulkLoader implements Sink {
     private readonly options: BulkLoaderOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.life = {
+      client: options.client,
+      logger,
+      pollMinMs: options.pollMinMs,
+      pollMaxMs: options.pollMaxMs,
+      sleep: options.sleep,
+      now: this.now,
+      stopped: () => this.stopped(),
+      signal: options.signal,
+    };
   }
 
   /** Adds a batch's rows to the stream's open job, starting jobs as they fill. */
@@ -357,7 +384,11 @@ export class BulkLoader implements Sink {
     }
   }
 
-  /** Resolves when the stream may hand over more rows: at most two jobs of a stream wait or run. */
+  /**
+   * Resolves when the stream may hand over more rows. A stream's jobs run one after another (each
+   * waits for the one before: keys.ts), so reading further ahead than the job filling now while one
+   * runs would only hold more memory: once the filling job is closed too, the reading waits.
+   */
   async capacity(stream: StreamContext): Promise<void> {
     const jobs = this.jobsOf(stream);
     while (jobs.running >= 2) await new Promise<void>((resolve) => jobs.waiters.push(resolve));
@@ -483,9 +514,15 @@ export class BulkLoader implements Sink {
         return;
       }
       const upload = this.uploadFile(job);
-      const info = await this.submitJob(job, upload);
+      const info = await submitJob(this.life, jobRequest(job), upload, job.stream.tally, job.stream.label);
       if (info === undefined) return; // stopped before the job was closed: nothing was applied
-      const done = await this.poll(job, info.id);
+      const done = await awaitJob(
+        this.life,
+        info.id,
+        job.stream.tally,
+        (now) =>
+          `${job.stream.label}: Bulk job ${now.id} (${job.stream.object} ${job.operation}, ${job.rows.toLocaleString('en-US')} rows) is ${now.state}: ${(now.numberRecordsProcessed ?? 0).toLocaleString('en-US')} processed, ${(now.numberRecordsFailed ?? 0).toLocaleString('en-US')} failed so far.`,
+      );
       if (done === undefined) return; // stopped while Salesforce works: left to finish, unacknowledged
       job.info = done;
       await this.readResults(job, done);
@@ -522,109 +559,34 @@ export class BulkLoader implements Sink {
     return this.limitsChecked;
   }
 
-  /** The CSV to upload: the header, then every row with empty cells for the columns it did not bring. */
-  private uploadFile(job: Job): { path: string; size: number } {
-    const path = join(job.dir, 'upload.csv');
-    const out = new Spool(path);
+  /**
+   * The CSV to upload: the header, then every row with empty cells for the columns it did not bring.
+   * When every row has every column and the order stays, the spool is the body as it is, after the
+   * header line: nothing is copied.
+   */
+  private uploadFile(job: Job): UploadFile {
     const width = job.header.length;
-    out.append(csvLine(job.header));
+    const header = Buffer.from(csvLine(job.header), 'utf8');
     let full = true;
     for (let row = 0; row < job.rows && full; row += 1) full = job.cellCount.get(row) === width;
     if (full && job.parent === undefined) {
-      // Every row has every column and the order stays: the spool is the body as it is.
-      for (let at = 0; at < job.csv.size; at += 4 << 20)
-        out.append(job.csv.read(at, Math.min(4 << 20, job.csv.size - at)));
-    } else {
-      for (const row of uploadOrder(job)) {
-        const [at, length] = job.span(job.csv, job.csvAt, row);
-        const bytes = job.csv.read(at, length);
-        const missing = width - job.cellCount.get(row);
-        // Before the line's LF: one comma per column the row did not bring (an empty cell: unchanged).
-        out.append(
-          missing > 0
-            ? Buffer.concat([bytes.subarray(0, -1), Buffer.from(`${','.repeat(missing)}\n`)])
-            : bytes,
-        );
-      }
+      return { path: job.csv.path, size: header.length + job.csv.size, prefix: header };
+    }
+    const path = join(job.dir, 'upload.csv');
+    const out = new Spool(path);
+    out.append(header);
+    for (const row of uploadOrder(job)) {
+      const [at, length] = job.span(job.csv, job.csvAt, row);
+      const bytes = job.csv.read(at, length);
+      const missing = width - job.cellCount.get(row);
+      // Before the line's LF: one comma per column the row did not bring (an empty cell: unchanged).
+      out.append(
+        missing > 0 ? Buffer.concat([bytes.subarray(0, -1), Buffer.from(`${','.repeat(missing)}\n`)]) : bytes,
+      );
     }
     out.flush();
     out.close();
     return { path, size: out.size };
-  }
-
-  /**
-   * Create, upload, close. A lost answer to the upload leaves a job that is still Open, so nothing in
-   * it was applied: it is aborted and the rows go to a new job. Returns the closed job, or undefined
-   * when the run stopped first (an Open job is then aborted).
-   */
-  private async submitJob(
-    job: Job,
-    upload: { path: string; size: number },
-  ): Promise<BulkJobInfo | undefined> {
-    const { client } = this.options;
-    const counter = job.stream.tally;
-    for (let attempt = 1; ; attempt += 1) {
-      if (this.stopped()) return undefined;
-      const created = await client.create(
-        {
-          object: job.stream.object,
-          operation: job.operation,
-          ...(job.operation === 'upsert' ? { externalIdFieldName: job.stream.keyField!.name } : {}),
-          ...(job.stream.assignmentRuleId !== undefined
-            ? { assignmentRuleId: job.stream.assignmentRuleId }
-            : {}),
-          lineEnding: 'LF',
-          columnDelimiter: 'COMMA',
-        },
-        counter,
-      );
-      try {
-        if (this.stopped()) throw new Stop();
-        await client.upload(created.id, upload.path, upload.size, counter);
-        if (this.stopped()) throw new Stop();
-      } catch (error) {
-        // Not closed, so nothing was applied: abort it (best effort) and, unless stopping, start again.
-        await client.setState(created.id, 'Aborted', counter).catch(() => undefined);
-        if (error instanceof Stop) return undefined;
-        if (!(error instanceof UnknownOutcomeError || error instanceof NetworkError) || attempt >= 3)
-          throw error;
-        this.logger.warn(
-          `${job.stream.label}: the upload of Bulk job ${created.id} got no answer; it was aborted (nothing in it was applied) and the rows go to a new job.`,
-        );
-        continue;
-      }
-      try {
-        return await client.setState(created.id, 'UploadComplete', counter);
-      } catch (error) {
-        // A close whose answer was lost may have happened: the job's state tells.
-        const info = await client.info(created.id, counter);
-        if (info.state !== 'Open') return info;
-        throw error;
-      }
-    }
-  }
-
-  /** Polls with backoff until the job ends (no timeout: a closed job is never abandoned for slowness). */
-  private async poll(job: Job, id: string): Promise<BulkJobInfo | undefined> {
-    let wait = this.options.pollMinMs;
-    let told = this.now();
-    for (;;) {
-      try {
-        await this.options.sleep(wait);
-      } catch {
-        return undefined; // stopped
-      }
-      if (this.options.signal?.aborted === true) return undefined;
-      const info = await this.options.client.info(id, job.stream.tally);
-      if (info.state === 'JobComplete' || info.state === 'Failed' || info.state === 'Aborted') return info;
-      if (this.now() - told >= 30_000) {
-        told = this.now();
-        this.logger.info(
-          `${job.stream.label}: Bulk job ${id} (${job.stream.object} ${job.operation}, ${job.rows.toLocaleString('en-US')} rows) is ${info.state}: ${(info.numberRecordsProcessed ?? 0).toLocaleString('en-US')} processed, ${(info.numberRecordsFailed ?? 0).toLocaleString('en-US')} failed so far.`,
-        );
-      }
-      wait = Math.min(this.options.pollMaxMs, wait * 2);
-    }
   }
 
   /** Reads the three result sets into the rows' states, joined by key. */
@@ -699,7 +661,7 @@ export class BulkLoader implements Sink {
       if (job.insertIndexFor === undefined) {
         for (let row = 0; row < job.rows; row += 1) {
           const line = job.csv.read(...job.span(job.csv, job.csvAt, row)).toString('utf8');
-          const ours = parseCsv(line, { relax_column_count: true })[0];
+          const ours = csvCells(line);
           job.index.add(insertSignature(echoed.map((i) => ours?.[i] ?? '')), row);
         }
         job.insertIndexFor = echoed;
@@ -817,8 +779,17 @@ export class BulkLoader implements Sink {
   }
 }
 
-/** Thrown to leave the create/upload steps when the run stops. */
-class Stop extends Error {}
+/** What Create Job is asked for a job's rows. */
+function jobRequest(job: Job): BulkJobRequest {
+  return {
+    object: job.stream.object,
+    operation: job.operation,
+    ...(job.operation === 'upsert' ? { externalIdFieldName: job.stream.keyField!.name } : {}),
+    ...(job.stream.assignmentRuleId !== undefined ? { assignmentRuleId: job.stream.assignmentRuleId } : {}),
+    lineEnding: 'LF',
+    columnDelimiter: 'COMMA',
+  };
+}
 
 /** The Bulk operation of a stream's REST operation (PRODUCT.md section 7a: mirror's rows are upserts). */
 function bulkOperation(stream: StreamContext): BulkOperation {

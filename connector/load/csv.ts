@@ -8,23 +8,35 @@
  * - numbers in plain decimals (no exponent), booleans `true`/`false`; dates, date-times and
  *   multi-select values are already in the forms Bulk takes (`yyyy-MM-dd`, ISO 8601 with `Z` or
  *   `±HH:mm`, `;`-joined), since the mapping made them so for REST.
- * Rows are written with csv-stringify (LF, commas), as the job declares.
+ * Rows are written with papaparse (LF, commas), as the job declares: a value holding a comma, a
+ * quote, a line break or a leading or trailing space is quoted, quotes doubled.
  */
-import { stringify } from 'csv-stringify/sync';
+import Papa from 'papaparse';
 import { plainDecimal } from '../salesforce/query.js';
 
 /** Bulk's null: a cell that sets the field to null (an empty cell leaves it unchanged). */
 export const BULK_NULL = '#N/A';
 
-const STRINGIFY_OPTIONS = {
-  record_delimiter: '\n',
-  // A carriage return in a value must be quoted too, or a reader could take it for a line end.
-  quoted_match: /[\r\n]/,
-} as const;
+const UNPARSE_OPTIONS = { newline: '\n', quoteChar: '"', delimiter: ',' } as const;
+
+/**
+ * What makes papaparse quote a value: a quote, a comma, a line break or a byte order mark in it, or a
+ * space at either end. A line whose values have none of these is the values joined by commas, which
+ * is what papaparse would write: that common case skips its per-call set-up (this runs for every row).
+ */
+const QUOTED = /["\r\n,\ufeff]|^ | $/;
 
 /** One CSV line (with its LF) of the given cells. */
 export function csvLine(cells: readonly string[]): string {
-  return stringify([cells], STRINGIFY_OPTIONS);
+  for (const cell of cells) {
+    if (QUOTED.test(cell)) return `${Papa.unparse([cells as string[]], UNPARSE_OPTIONS)}\n`;
+  }
+  return `${cells.join(',')}\n`;
+}
+
+/** The cells of one CSV line (the reverse of {@link csvLine}). */
+export function csvCells(line: string): string[] {
+  return Papa.parse<string[]>(line.endsWith('\n') ? line.slice(0, -1) : line).data[0] ?? [];
 }
 
 /** A cell that Bulk would read otherwise than REST reads the same value: the row goes through REST. */

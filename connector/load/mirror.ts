@@ -10,17 +10,12 @@
 import type { Config } from '../config.js';
 import type { Connection } from '../connection.js';
 import { ConfigError } from '../errors.js';
-import type { CommandContext } from '../commands/context.js';
+import { sleepUnlessStopped, type CommandContext } from '../commands/context.js';
 import type { StreamDescriptor } from '../protocol/messages.js';
-import {
-  MAX_COLLECTIONS_PER_COMPOSITE,
-  MAX_RECORDS_PER_COLLECTION,
-  sendCollections,
-} from '../salesforce/composite.js';
 import { queryPages, soqlIdentifier } from '../salesforce/query.js';
 import { normalizeKey } from './keys.js';
 import type { MirrorKeys } from './mirror-keys.js';
-import { ALREADY_GONE } from './rest-loader.js';
+import { deleteRecords } from './mirror-delete.js';
 import type { StreamContext } from './stream.js';
 import type { Outcomes } from './outcomes.js';
 
@@ -121,67 +116,30 @@ export async function finishMirror(
     logger.info(`${what} (dry run): would delete ${doomed.length} of ${managed} managed records.`);
     return;
   }
-  const { deleted, failed } = await deleteRecords(connection, stream, doomed, (text) =>
-    logger.warn(`${what}: ${text}`),
+  const advanced = config.advanced;
+  const route =
+    advanced.writeApi === 'bulk' ||
+    (advanced.writeApi === 'auto' && doomed.length >= advanced.bulkThresholdRows)
+      ? 'bulk'
+      : 'rest';
+  const { deleted, failed, stopped } = await deleteRecords(
+    {
+      connection,
+      logger,
+      counter: stream.tally,
+      route,
+      sleep: (ms) => sleepUnlessStopped(ms, ctx.signal),
+      signal: ctx.signal,
+      label: what,
+    },
+    stream.object,
+    doomed,
   );
   stream.tally.mirrorDeleted = deleted;
   stream.tally.mirrorFailed = failed;
   logger.info(
     `${what}: deleted ${deleted} of ${managed} managed records whose ${keyField.name} did not arrive${
       failed.size > 0 ? `; ${[...failed].map(([c, n]) => `${n} failed with ${c}`).join(', ')}` : ''
-    } (${stream.tally.requests - before} API requests).`,
+    }${stopped ? '; the run stopped before the rest, which the next sync deletes' : ''} (${stream.tally.requests - before} API requests${route === 'bulk' ? ', Bulk API 2.0' : ''}).`,
   );
-}
-
-/**
- * Deletes records by Id, a thousand per Composite call; a record already gone counts as deleted.
- * Returns how many went and the failures by code (the first ten of each are told through `warn`).
- */
-async function deleteRecords(
-  connection: Connection,
-  stream: MirrorStream,
-  doomed: ReadonlyArray<{ id: string; key: string }>,
-  warn: (text: string) => void,
-): Promise<{ deleted: number; failed: Map<string, number> }> {
-  let deleted = 0;
-  const failed = new Map<string, number>();
-  const fail = (code: string, count: number): number => {
-    const total = (failed.get(code) ?? 0) + count;
-    failed.set(code, total);
-    return total;
-  };
-  const perCall = MAX_RECORDS_PER_COLLECTION * MAX_COLLECTIONS_PER_COMPOSITE;
-  for (let start = 0; start < doomed.length; start += perCall) {
-    const slice = doomed.slice(start, start + perCall);
-    const requests = [];
-    for (let i = 0; i < slice.length; i += MAX_RECORDS_PER_COLLECTION) {
-      requests.push({
-        kind: 'delete' as const,
-        ids: slice.slice(i, i + MAX_RECORDS_PER_COLLECTION).map((d) => d.id),
-      });
-    }
-    const results = await sendCollections(connection.http, requests, {
-      idempotent: true,
-      counter: stream.tally,
-    });
-    results.forEach((outcome, c) => {
-      const chunk = slice.slice(c * MAX_RECORDS_PER_COLLECTION, (c + 1) * MAX_RECORDS_PER_COLLECTION);
-      if (!outcome.ok) {
-        fail(outcome.error.statusCode, chunk.length);
-        warn(
-          `could not delete ${chunk.length} records: ${outcome.error.statusCode}: ${outcome.error.message}`,
-        );
-        return;
-      }
-      outcome.results.forEach((r, i) => {
-        const code = r.errors[0]?.statusCode;
-        // Deleted since the query found it counts as deleted: the record is gone either way.
-        if (r.success || (code !== undefined && ALREADY_GONE.has(code))) deleted += 1;
-        else if (fail(code ?? 'UNKNOWN_ERROR', 1) <= 10) {
-          warn(`could not delete ${chunk[i]!.key} (${chunk[i]!.id}): ${code}: ${r.errors[0]?.message ?? ''}`);
-        }
-      });
-    });
-  }
-  return { deleted, failed };
 }

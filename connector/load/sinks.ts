@@ -60,7 +60,9 @@ export async function openSinks(ctx: SinkContext, streams: Iterable<LoadStream>)
         rest,
         client: new BulkClient(connection.http),
         maxJobBytes: 100 * 1024 * 1024,
-        maxJobRows: 250_000,
+        // Bounds the job's bookkeeping (about 30 bytes a row, kept until its results are read; two
+        // jobs of a stream are alive at once) and fits its key index in 2^18 slots.
+        maxJobRows: 200_000,
         maxJobAgeMs: 60_000,
         pollMinMs: 1_000,
         pollMaxMs: 30_000,

@@ -24,7 +24,7 @@
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import Bottleneck from 'bottleneck';
 import type { Got, Response } from 'got';
 import type { AccessToken } from './auth.js';
@@ -64,7 +64,11 @@ export interface SalesforceRequest {
    * A body read from a file for each attempt (a Bulk job's CSV, up to ~100 MB: never held in
    * memory), with its size and content type.
    */
-  fileBody?: { path: string; size: number; contentType: string };
+  /**
+   * A body read from a file as it is sent: `size` bytes in all, `prefix` (if any) first and then the
+   * file's first `size - prefix.length` bytes (so a file need not be copied to put a line before it).
+   */
+  fileBody?: { path: string; size: number; contentType: string; prefix?: Buffer };
   /**
    * Reads a success answer as a stream (Bulk results, up to ~100 MB): the client hands the body to
    * `consume` and returns what it resolves with. A failure mid-stream is retried like a dropped
@@ -557,7 +561,7 @@ export class SalesforceHttp {
         method: req.method,
         headers,
         ...(body === undefined ? {} : { body }),
-        ...(req.fileBody === undefined ? {} : { body: createReadStream(req.fileBody.path) }),
+        ...(req.fileBody === undefined ? {} : { body: fileStream(req.fileBody) }),
         throwHttpErrors: false,
         retry: { limit: 0 },
         followRedirect: false,
@@ -691,4 +695,19 @@ function parse<T>(text: string): T {
 function describeBody(response: Response<string>): string {
   const type = response.headers['content-type'];
   return `${typeof type === 'string' ? type.split(';')[0] : 'no content type'}, ${response.body.length} characters`;
+}
+
+/** The stream of a file body: its prefix, then the file's bytes up to the body's size. */
+function fileStream(file: { path: string; size: number; prefix?: Buffer }): Readable {
+  const prefix = file.prefix ?? Buffer.alloc(0);
+  const length = file.size - prefix.length;
+  const rest = length > 0 ? createReadStream(file.path, { start: 0, end: length - 1 }) : undefined;
+  if (prefix.length === 0 && rest !== undefined) return rest;
+  return Readable.from(
+    (async function* () {
+      yield prefix;
+      if (rest !== undefined) yield* rest;
+    })(),
+    { objectMode: false },
+  );
 }

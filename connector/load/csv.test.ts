@@ -1,0 +1,82 @@
+import { describe, expect, it } from '@jest/globals';
+import Papa from 'papaparse';
+import { BULK_NULL, csvCells, csvLine, NotExpressible, payloadCells } from './csv.js';
+
+/** Cells of a payload with the header they were placed by. */
+function cellsOf(payload: Record<string, unknown>): { header: string[]; cells: string[] } {
+  const header: string[] = [];
+  const cells = payloadCells(payload, (name) => {
+    const at = header.indexOf(name);
+    if (at >= 0) return at;
+    header.push(name);
+    return header.length - 1;
+  });
+  return { header, cells };
+}
+
+describe('payloadCells: a REST payload as a Bulk row with the same meaning', () => {
+  it('writes an explicit null as #N/A, numbers in plain decimals, booleans as true/false', () => {
+    const { header, cells } = cellsOf({
+      attributes: { type: 'Contact' },
+      LastName: 'Smith',
+      Title: null,
+      Amount__c: 1e21,
+      Small__c: 0.0000001,
+      DoNotCall: false,
+    });
+    expect(header).toEqual(['LastName', 'Title', 'Amount__c', 'Small__c', 'DoNotCall']);
+    expect(cells).toEqual(['Smith', BULK_NULL, '1000000000000000000000', '0.0000001', 'false']);
+  });
+
+  it('writes a lookup by External ID as a relationship column, a polymorphic one with its type', () => {
+    const { header, cells } = cellsOf({
+      Account: { External_ID__c: 'A-1' },
+      Owner: { attributes: { type: 'User' }, Email: 'owner@example.com' },
+    });
+    expect(header).toEqual(['Account.External_ID__c', 'User:Owner.Email']);
+    expect(cells).toEqual(['A-1', 'owner@example.com']);
+  });
+
+  it('fills the columns a row does not bring with empty cells (Bulk: unchanged)', () => {
+    const header = ['LastName', 'Title', 'Email'];
+    const cells = payloadCells({ Email: 'a@example.com' }, (name) => header.indexOf(name));
+    expect(cells).toEqual(['', '', 'a@example.com']);
+  });
+
+  it('refuses the text #N/A, which Bulk would read as null (the row goes through REST)', () => {
+    expect(() => cellsOf({ Title: '#N/A' })).toThrow(NotExpressible);
+  });
+});
+
+describe('csvLine', () => {
+  const awkward = [
+    'plain',
+    '',
+    'a,b',
+    'say "hi"',
+    'two\nlines',
+    'cr\rhere',
+    ' leading',
+    'trailing ',
+    '\ufeffbom',
+    'naïve café ✓',
+    '#N/A',
+    '=1+1',
+  ];
+
+  it('writes exactly what papaparse writes, for plain and awkward values alike', () => {
+    for (const a of awkward) {
+      for (const b of awkward) {
+        const cells = [a, 'x', b];
+        expect(csvLine(cells)).toBe(`${Papa.unparse([cells], { newline: '\n' })}\n`);
+      }
+    }
+  });
+
+  it('reads back as the same cells', () => {
+    for (const a of awkward) {
+      const cells = ['k', a, 'z'];
+      expect(csvCells(csvLine(cells))).toEqual(cells);
+    }
+  });
+});
