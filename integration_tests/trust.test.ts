@@ -353,6 +353,28 @@ describe('8. an insert sync stopped by the daily API limit leaves no inserted ro
       const covered = states(result).reduce((n, s) => n + (s.destinationStats.recordCount as number), 0);
       expect(covered).toBeGreaterThan(0);
       expect(emulator.count('Contact')).toBe(covered);
+      expect(logText(result)).not.toMatch(/no echoed state covers them/);
     },
   );
+
+  it('inserted rows that no echoed state covers are counted in a warning that says what the next sync would do', async () => {
+    emulator.configure({ latencyMs: 0 });
+    let input = '';
+    for (let i = 0; i < 150; i += 1) {
+      input += record('contacts', contactRow(i));
+      if (i + 1 === 100) input += streamState('contacts', 100, 100);
+    }
+    const result = await cli(
+      'write',
+      emulatorConfig(emulator, { salesforce_object: 'Contact', sync_mode: 'insert' }),
+      [configuredStream('contacts', CONTACT_COLUMNS)],
+      input,
+    );
+    expect(result.code).toBe(0);
+    expect(emulator.count('Contact')).toBe(150);
+    expect(states(result).map((s) => s.destinationStats.recordCount)).toEqual([100]);
+    expect(logText(result)).toMatch(
+      /contacts: 50 inserted row\(s\) are in Salesforce but no echoed state covers them, so the next sync sends them again/,
+    );
+  });
 });

@@ -21,7 +21,7 @@ import type { Sink } from '../load/sink.js';
 import type { LoadStream } from '../load/stream.js';
 import { MAX_BATCH_AGE_MS, prepareStreams, type MirrorGroup } from '../load/streams.js';
 import { INVALID_UTF8, Strays } from '../load/strays.js';
-import { logSummary, progressLine } from '../load/summary.js';
+import { logSummary, progressLine, warnUncoveredInserts } from '../load/summary.js';
 import {
   streamKey,
   type AirbyteMessage,
@@ -159,6 +159,7 @@ async function write(
     dryRun: config.advanced.dryRun,
     notes: [sink.pace.describe()],
   });
+  if (!config.advanced.dryRun) warnUncoveredInserts(ctx.logger, streams.values(), checkpoints);
   if (withheldStates > 0) {
     ctx.logger.info(
       `Dry run: ${withheldStates} state message(s) withheld, so the source's cursor stays where it was and the next real sync sends these rows again.`,

@@ -81,6 +81,16 @@ export class Checkpoints {
     return n;
   }
 
+  /**
+   * Records of a stream that ended committed but that no echoed state of that stream covers yet: the
+   * platform resumes from the last state it got, so the next sync sends them again.
+   */
+  committedUncovered(stream: string): number {
+    let n = this.carried.get(stream)?.committed ?? 0;
+    for (const epoch of this.epochs.values()) n += epoch.counts.get(stream)?.committed ?? 0;
+    return n;
+  }
+
   /** States received but not released. */
   get waitingStates(): number {
     return this.open - this.head;

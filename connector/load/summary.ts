@@ -4,7 +4,9 @@
  */
 import type { Logger } from '../logger.js';
 import type { SalesforceHttp } from '../salesforce/http.js';
+import type { Checkpoints } from './checkpoints.js';
 import type { Outcomes } from './outcomes.js';
+import type { StreamContext } from './stream.js';
 
 const n = (value: number): string => value.toLocaleString('en-US');
 /** `1 API request`, `2 API requests`. */
@@ -120,4 +122,24 @@ export function summaryLines(input: SummaryInput): string[] {
 /** Logs the summary. */
 export function logSummary(logger: Logger, input: SummaryInput): void {
   for (const line of summaryLines(input)) logger.info(line);
+}
+
+/**
+ * Inserted rows that no echoed state covers (a run that stopped mid-stream, or a stream whose last
+ * rows came after its last state): the next sync sends them again, and an insert creates them twice.
+ * Said, with the count, so that nobody finds the duplicates by surprise.
+ */
+export function warnUncoveredInserts(
+  logger: Logger,
+  streams: Iterable<StreamContext>,
+  checkpoints: Checkpoints,
+): void {
+  for (const stream of streams) {
+    if (stream.operation !== 'insert') continue;
+    const uncovered = checkpoints.committedUncovered(stream.key);
+    if (uncovered === 0) continue;
+    logger.warn(
+      `${stream.label}: ${uncovered.toLocaleString('en-US')} inserted row(s) are in Salesforce but no echoed state covers them, so the next sync sends them again and insert would create them twice. Remove them before the next sync, or use upsert with an External ID, with which sending again is harmless.`,
+    );
+  }
 }
