@@ -59,6 +59,17 @@ describe('Pace (auto)', () => {
     expect(changes.at(-1)).toMatch(/8→4 500 lowered: a call of 1000 records took 16\.0 s/);
   });
 
+  it('tells a cut at level 1 only when it shrinks the calls (a cut that changes nothing is not logged)', () => {
+    const { pace, changes } = auto(1);
+    expect(pace.level).toBe(1);
+    pace.pushback('Salesforce answered 503 (unavailable)');
+    expect(changes).toEqual([]);
+    for (let i = 0; i < 2; i += 1) pace.report(full());
+    pace.report(full({ latencyMs: 16_000 }));
+    expect(pace.level).toBe(1);
+    expect(changes).toEqual([expect.stringMatching(/^1→1 500 kept: a call of 1000 records took 16\.0 s/)]);
+  });
+
   it('cuts when the latency per record climbs far above its best (the org is saturated), judging full calls only', () => {
     const { pace } = auto(8);
     for (let i = 0; i < 10; i += 1) pace.report(full());

@@ -107,10 +107,12 @@ export class Pace {
         call.records > 10
           ? Math.max(10, Math.floor((call.records * TARGET_CALL_MS) / call.latencyMs))
           : this.perCall;
+      const before = this.perCall;
       this.perCall = Math.min(this.perCall, fewer);
       this.cut(
         0.5,
         `a call of ${call.records} records took ${(call.latencyMs / 1000).toFixed(1)} s, near the 20 s at which Salesforce counts it against the org's 25 long-running requests`,
+        this.perCall !== before,
       );
       return;
     }
@@ -175,22 +177,24 @@ export class Pace {
     this.startWindow();
   }
 
-  private cut(factor: number, reason: string): void {
+  /** Cuts the level; `smaller` says the records per call were cut too (worth telling even at 1). */
+  private cut(factor: number, reason: string, smaller = false): void {
     this.starting = false;
     const level = Math.max(1, Math.floor(this.current * factor));
     // The calls already in flight were sent at the old level: let them finish before judging again.
     this.cooldown = this.current;
     this.frozen = FREEZE_DECISIONS;
-    this.set(level, reason, true);
+    this.set(level, reason, smaller);
   }
 
-  private set(level: number, reason: string, force = false): void {
+  /** Sets the level; a change is told (a cut at level 1 that changed nothing is not: it is noise). */
+  private set(level: number, reason: string, smaller = false): void {
     const from = this.current;
     this.current = level;
     this.lowest = Math.min(this.lowest, level);
     this.highest = Math.max(this.highest, level);
     this.startWindow();
-    if (level === from && !force) return;
+    if (level === from && !smaller) return;
     this.lastReason = `${level > from ? 'raised' : level < from ? 'lowered' : 'kept'}: ${reason}`;
     this.options.onChange?.(from, level, this.perCall, this.lastReason);
   }
