@@ -15,6 +15,8 @@ export default {
   // A failsafe, not a measure: the slowest test took 24 s with two suites, a busy core and other
   // workers on 2 shared cores (the 200,000-row memory test has its own); a hung test still fails.
   testTimeout: 120000,
+  // Jest's transform cache stays in the project (its default is /tmp/jest_<uid>, which outlives the run).
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   maxWorkers: 2,
   verbose: false,
 };

@@ -73,6 +73,21 @@ describe('csvLine', () => {
     }
   });
 
+  it('writes exactly what papaparse writes for seeded random cells of quotes, commas, breaks and spaces', () => {
+    const alphabet = ['a', 'Z', ' ', ',', '"', '\n', '\r', '\ufeff', 'é', '#', ';', '\t'];
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (let row = 0; row < 2_000; row += 1) {
+      const cells = Array.from({ length: 1 + next(5) }, () =>
+        Array.from({ length: next(6) }, () => alphabet[next(alphabet.length)]).join(''),
+      );
+      expect(csvLine(cells)).toBe(`${Papa.unparse([cells], { newline: '\n' })}\n`);
+    }
+  });
+
   it('reads back as the same cells', () => {
     for (const a of awkward) {
       const cells = ['k', a, 'z'];

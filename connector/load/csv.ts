@@ -8,8 +8,8 @@
  * - numbers in plain decimals (no exponent), booleans `true`/`false`; dates, date-times and
  *   multi-select values are already in the forms Bulk takes (`yyyy-MM-dd`, ISO 8601 with `Z` or
  *   `±HH:mm`, `;`-joined), since the mapping made them so for REST.
- * Rows are written with papaparse (LF, commas), as the job declares: a value holding a comma, a
- * quote, a line break or a leading or trailing space is quoted, quotes doubled.
+ * Rows are written as papaparse writes them (LF, commas), as the job declares: a value holding a
+ * comma, a quote, a line break or a leading or trailing space is quoted, quotes doubled.
  */
 import Papa from 'papaparse';
 import { plainDecimal } from '../salesforce/query.js';
@@ -17,21 +17,24 @@ import { plainDecimal } from '../salesforce/query.js';
 /** Bulk's null: a cell that sets the field to null (an empty cell leaves it unchanged). */
 export const BULK_NULL = '#N/A';
 
-const UNPARSE_OPTIONS = { newline: '\n', quoteChar: '"', delimiter: ',' } as const;
-
 /**
  * What makes papaparse quote a value: a quote, a comma, a line break or a byte order mark in it, or a
- * space at either end. A line whose values have none of these is the values joined by commas, which
- * is what papaparse would write: that common case skips its per-call set-up (this runs for every row).
+ * space at either end. Such a cell is written as papaparse writes it (in quotes, quotes doubled: RFC
+ * 4180 §2.6–2.7), any other as it is; csv.test.ts holds the line to papaparse's own output. Quoting
+ * cell by cell spares the set-up papaparse's unparse pays on every call (this runs for every row, and
+ * a free-text column makes most rows need a quoted cell).
  */
 const QUOTED = /["\r\n,\ufeff]|^ | $/;
 
 /** One CSV line (with its LF) of the given cells. */
 export function csvLine(cells: readonly string[]): string {
-  for (const cell of cells) {
-    if (QUOTED.test(cell)) return `${Papa.unparse([cells as string[]], UNPARSE_OPTIONS)}\n`;
+  let line = '';
+  for (let i = 0; i < cells.length; i += 1) {
+    const cell = cells[i]!;
+    if (i > 0) line += ',';
+    line += QUOTED.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
   }
-  return `${cells.join(',')}\n`;
+  return `${line}\n`;
 }
 
 /** The cells of one CSV line (the reverse of {@link csvLine}). */
