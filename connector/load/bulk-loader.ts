@@ -16,9 +16,6 @@
  * left to finish on Salesforce's side, unacknowledged, and the next sync sends its rows again. No
  * client timeout ever deletes or aborts a closed job.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -36,6 +33,7 @@ import { standalone, textOf } from './arena.js';
 import { awaitJob, submitJob, type JobLife } from './bulk-job.js';
 import { csvCells, csvLine, NotExpressible, payloadCells, BULK_NULL } from './csv.js';
 import { Hold, normalizeKey, waitForAll } from './keys.js';
+import { Spool } from './spool.js';
 import { hashA, hashB } from './mirror-keys.js';
 import type { RestLoader } from './rest-loader.js';
 import { ALREADY_GONE } from './rest-loader.js';
@@ -180,61 +178,6 @@ class RowIndex {
   }
 }
 
-/** Bytes a spool gathers before it writes them out. */
-const SPOOL_BUFFER = 256 * 1024;
-
-/** A file written in large appends through one reused buffer, read back by offset. */
-class Spool {
-  readonly fd: number;
-  size = 0;
-  private buffer: Buffer | undefined;
-  private used = 0;
-
-  constructor(readonly path: string) {
-    // The spool holds the rows' values: readable by this user only.
-    this.fd = openSync(path, 'w+', 0o600);
-  }
-
-  /** Appends bytes or text (UTF-8); returns where they start. */
-  append(data: Buffer | string): number {
-    const at = this.size;
-    // Text takes at most 3 bytes per UTF-16 unit.
-    const most = typeof data === 'string' ? data.length * 3 : data.length;
-    const buffer = (this.buffer ??= Buffer.allocUnsafe(SPOOL_BUFFER));
-    if (this.used + most > buffer.length) {
-      this.flush();
-      if (most > buffer.length) {
-        const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-        writeSync(this.fd, bytes);
-        this.size += bytes.length;
-        return at;
-      }
-    }
-    const written =
-      typeof data === 'string' ? buffer.write(data, this.used, 'utf8') : data.copy(buffer, this.used);
-    this.used += written;
-    this.size += written;
-    return at;
-  }
-
-  flush(): void {
-    if (this.used === 0) return;
-    writeSync(this.fd, this.buffer!, 0, this.used);
-    this.used = 0;
-  }
-
-  read(at: number, length: number): Buffer {
-    const out = Buffer.allocUnsafe(length);
-    readSync(this.fd, out, 0, length, at);
-    return out;
-  }
-
-  close(): void {
-    this.buffer = undefined;
-    closeSync(this.fd);
-  }
-}
-
 /** One ingest job of one stream, from its first row to its last result. */
 class Job {
   readonly hold = new Hold();
@@ -270,18 +213,20 @@ class Job {
   info: BulkJobInfo | undefined;
   /** For an insert job: the header columns its index of row signatures was built over. */
   insertIndexFor: number[] | undefined;
+  /** The body to upload, when it is not the CSV spool as it is (uploadFile). */
+  upload: Spool | undefined;
 
   constructor(
     readonly stream: StreamContext,
     readonly operation: BulkOperation,
-    readonly dir: string,
+    readonly tmpDir: string | undefined,
     keepRecords: boolean,
     now: number,
   ) {
     this.openedAt = now;
-    this.csv = new Spool(join(dir, 'rows.csv'));
-    this.json = new Spool(join(dir, 'rows.json'));
-    this.records = keepRecords ? new Spool(join(dir, 'records.json')) : undefined;
+    this.csv = new Spool(tmpDir);
+    this.json = new Spool(tmpDir);
+    this.records = keepRecords ? new Spool(tmpDir) : undefined;
   }
 
   columnOf(name: string): number {
@@ -301,16 +246,15 @@ class Job {
     return [start, end - start];
   }
 
-  /** Frees the spool files. */
+  /** Frees the spool files (they have no name: closing them frees their space). */
   dispose(): void {
-    for (const spool of [this.csv, this.json, this.records]) {
+    for (const spool of [this.csv, this.json, this.records, this.upload]) {
       try {
         spool?.close();
       } catch {
         // already closed
       }
     }
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -414,8 +358,13 @@ export class BulkLoader implements Sink {
 
   /** A new job: it bars the stream's ledger from now on (every later write of its keys waits for it). */
   private start(stream: StreamContext, jobs: StreamJobs): Job {
-    const dir = mkdtempSync(join(this.options.tmpDir ?? tmpdir(), 'sfsc-bulk-'));
-    const job = new Job(stream, bulkOperation(stream), dir, this.options.keepRecords, this.now());
+    const job = new Job(
+      stream,
+      bulkOperation(stream),
+      this.options.tmpDir,
+      this.options.keepRecords,
+      this.now(),
+    );
     job.waits = stream.ledger.bar(job.hold);
     jobs.open = job;
     this.ticker ??= setInterval(() => this.closeOld(), 1_000);
@@ -570,10 +519,11 @@ export class BulkLoader implements Sink {
     let full = true;
     for (let row = 0; row < job.rows && full; row += 1) full = job.cellCount.get(row) === width;
     if (full && job.parent === undefined) {
-      return { path: job.csv.path, size: header.length + job.csv.size, prefix: header };
+      return { fd: job.csv.fd, size: header.length + job.csv.size, prefix: header };
     }
-    const path = join(job.dir, 'upload.csv');
-    const out = new Spool(path);
+    job.upload?.close();
+    const out = new Spool(job.tmpDir);
+    job.upload = out;
     out.append(header);
     for (const row of uploadOrder(job)) {
       const [at, length] = job.span(job.csv, job.csvAt, row);
@@ -585,8 +535,7 @@ export class BulkLoader implements Sink {
       );
     }
     out.flush();
-    out.close();
-    return { path, size: out.size };
+    return { fd: out.fd, size: out.size };
   }
 
   /** Reads the three result sets into the rows' states, joined by key. */

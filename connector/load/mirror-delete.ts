@@ -5,9 +5,6 @@
  * counts as deleted either way. Records a job did not process, could not lock or said nothing about
  * go through REST, never dropped; other failures are counted by code, the first ten of each told.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Connection } from '../connection.js';
 import type { Logger } from '../logger.js';
 import { BulkClient, parseBulkError } from '../salesforce/bulk.js';
@@ -170,56 +167,44 @@ async function bulkDelete(
   doomed.forEach((d, i) => index.set(canonicalId(d.id), i));
   const fate = new Uint8Array(doomed.length);
   const errors = new Map<number, { statusCode: string; message: string }>();
-  const dir = mkdtempSync(join(tmpdir(), 'sfsc-bulk-'));
-  try {
-    for (let start = 0; start < doomed.length; start += jobRows) {
-      const end = Math.min(doomed.length, start + jobRows);
-      const path = join(dir, 'delete.csv');
-      let csv = 'Id\n';
-      for (let i = start; i < end; i += 1) csv += `${doomed[i]!.id}\n`;
-      writeFileSync(path, csv, { mode: 0o600 });
-      const request = { object, operation: 'delete', lineEnding: 'LF', columnDelimiter: 'COMMA' } as const;
-      const info = await submitJob(
+  for (let start = 0; start < doomed.length; start += jobRows) {
+    const end = Math.min(doomed.length, start + jobRows);
+    // Record Ids only (19 bytes a line, under 5 MB a job): uploaded from memory, nothing on disk.
+    let csv = 'Id\n';
+    for (let i = start; i < end; i += 1) csv += `${doomed[i]!.id}\n`;
+    const body = Buffer.from(csv, 'utf8');
+    const request = { object, operation: 'delete', lineEnding: 'LF', columnDelimiter: 'COMMA' } as const;
+    const info = await submitJob(life, request, { size: body.length, prefix: body }, run.counter, run.label);
+    const done =
+      info &&
+      (await awaitJob(
         life,
-        request,
-        { path, size: Buffer.byteLength(csv) },
+        info.id,
         run.counter,
-        run.label,
+        (now) =>
+          `${run.label}: Bulk delete job ${now.id} (${(end - start).toLocaleString('en-US')} records) is ${now.state}: ${(now.numberRecordsProcessed ?? 0).toLocaleString('en-US')} processed so far.`,
+      ));
+    if (done === undefined) return tally(doomed, fate, errors, failures, true);
+    const onRow = (kind: 'success' | 'failure' | 'unprocessed') => (cells: string[], header: string[]) => {
+      const at = index.get(
+        canonicalId(cells[header.indexOf(kind === 'unprocessed' ? 'Id' : 'sf__Id')] ?? ''),
       );
-      rmSync(path, { force: true });
-      const done =
-        info &&
-        (await awaitJob(
-          life,
-          info.id,
-          run.counter,
-          (now) =>
-            `${run.label}: Bulk delete job ${now.id} (${(end - start).toLocaleString('en-US')} records) is ${now.state}: ${(now.numberRecordsProcessed ?? 0).toLocaleString('en-US')} processed so far.`,
-        ));
-      if (done === undefined) return tally(doomed, fate, errors, failures, true);
-      const onRow = (kind: 'success' | 'failure' | 'unprocessed') => (cells: string[], header: string[]) => {
-        const at = index.get(
-          canonicalId(cells[header.indexOf(kind === 'unprocessed' ? 'Id' : 'sf__Id')] ?? ''),
-        );
-        if (at === undefined) return;
-        if (kind === 'success') fate[at] = Fate.Deleted;
-        else if (kind === 'unprocessed') fate[at] = Fate.Resend;
+      if (at === undefined) return;
+      if (kind === 'success') fate[at] = Fate.Deleted;
+      else if (kind === 'unprocessed') fate[at] = Fate.Resend;
+      else {
+        const error = parseBulkError(cells[header.indexOf('sf__Error')] ?? '');
+        if (ALREADY_GONE.has(error.statusCode)) fate[at] = Fate.Deleted;
+        else if (error.statusCode === 'UNABLE_TO_LOCK_ROW') fate[at] = Fate.Resend;
         else {
-          const error = parseBulkError(cells[header.indexOf('sf__Error')] ?? '');
-          if (ALREADY_GONE.has(error.statusCode)) fate[at] = Fate.Deleted;
-          else if (error.statusCode === 'UNABLE_TO_LOCK_ROW') fate[at] = Fate.Resend;
-          else {
-            fate[at] = Fate.Failed;
-            errors.set(at, error);
-          }
+          fate[at] = Fate.Failed;
+          errors.set(at, error);
         }
-      };
-      await client.results(done.id, 'successfulResults', onRow('success'), run.counter);
-      await client.results(done.id, 'failedResults', onRow('failure'), run.counter);
-      await client.results(done.id, 'unprocessedrecords', onRow('unprocessed'), run.counter);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    await client.results(done.id, 'successfulResults', onRow('success'), run.counter);
+    await client.results(done.id, 'failedResults', onRow('failure'), run.counter);
+    await client.results(done.id, 'unprocessedrecords', onRow('unprocessed'), run.counter);
   }
   return tally(doomed, fate, errors, failures, false);
 }

@@ -37,9 +37,9 @@ export interface BulkJobInfo {
   errorMessage?: string;
 }
 
-/** What a job uploads: `size` bytes, `prefix` first, then the file's first bytes. */
+/** What a job uploads: `size` bytes, `prefix` first, then the first bytes of the open file `fd`. */
 export interface UploadFile {
-  path: string;
+  fd?: number;
   size: number;
   prefix?: Buffer;
 }

@@ -68,7 +68,11 @@ export interface SalesforceRequest {
    * A body read from a file as it is sent: `size` bytes in all, `prefix` (if any) first and then the
    * file's first `size - prefix.length` bytes (so a file need not be copied to put a line before it).
    */
-  fileBody?: { path: string; size: number; contentType: string; prefix?: Buffer };
+  /**
+   * A body of `size` bytes: `prefix`, then the first bytes of the open file `fd` (read by position,
+   * so a retry reads them again; the descriptor stays open).
+   */
+  fileBody?: { fd?: number; size: number; contentType: string; prefix?: Buffer };
   /**
    * Reads a success answer as a stream (Bulk results, up to ~100 MB): the client hands the body to
    * `consume` and returns what it resolves with. A failure mid-stream is retried like a dropped
@@ -698,10 +702,15 @@ function describeBody(response: Response<string>): string {
 }
 
 /** The stream of a file body: its prefix, then the file's bytes up to the body's size. */
-function fileStream(file: { path: string; size: number; prefix?: Buffer }): Readable {
+function fileStream(file: { fd?: number; size: number; prefix?: Buffer }): Readable {
   const prefix = file.prefix ?? Buffer.alloc(0);
   const length = file.size - prefix.length;
-  const rest = length > 0 ? createReadStream(file.path, { start: 0, end: length - 1 }) : undefined;
+  if (length > 0 && file.fd === undefined) throw new Error('a file body longer than its prefix needs a file');
+  // With fd given, the path is ignored; autoClose false keeps the descriptor for a retry.
+  const rest =
+    length > 0
+      ? createReadStream('', { fd: file.fd, start: 0, end: length - 1, autoClose: false })
+      : undefined;
   if (prefix.length === 0 && rest !== undefined) return rest;
   return Readable.from(
     (async function* () {
