@@ -19,7 +19,7 @@ const full = (extra: Partial<CallReport> = {}): CallReport => ({
 });
 
 describe('Pace (auto)', () => {
-  it('starts at 2 and doubles while Salesforce keeps pace, reaching the maximum within a handful of calls', () => {
+  it('starts at 2 and triples while Salesforce keeps pace, reaching the maximum within a handful of calls', () => {
     const { pace, changes } = auto(10);
     expect(pace.level).toBe(2);
     let calls = 0;
@@ -29,7 +29,8 @@ describe('Pace (auto)', () => {
     }
     expect(pace.level).toBe(10);
     expect(calls).toBeLessThan(15);
-    expect(changes[0]).toMatch(/^2→4 1000 raised: latency per record steady, no lock errors/);
+    expect(changes[0]).toMatch(/^2→6 1000 raised: latency per record steady, no lock errors/);
+    expect(changes[1]).toMatch(/^6→10 1000 raised/);
   });
 
   it('cuts on lock errors above a quarter of the rows, and freezes its climb for a while', () => {

@@ -50,6 +50,12 @@ const LOCK_RAISE_SHARE = 0.12;
 const STEADY = 1.5;
 /** Latency per record this far above its best: the org is saturated, auto cuts. */
 const SLOW = 2.5;
+/**
+ * The climb before Salesforce first pushes back: each round trip at a steady pace multiplies the
+ * level by this. A round trip is a whole call (seconds), so from 2 the default maximum of 10 takes
+ * two of them (2 → 6 → 10) where doubling takes three; an overshoot costs one cut (×0.75).
+ */
+const SLOW_START_FACTOR = 3;
 /** After a cut, auto does not probe higher for this many decisions. */
 const FREEZE_DECISIONS = 8;
 
@@ -71,7 +77,7 @@ export class Pace {
   private cooldown = 0;
   private frozen = 0;
   /**
-   * Doubling until Salesforce first pushes back or stops keeping pace (as TCP's slow start), one
+   * Multiplying until Salesforce first pushes back or stops keeping pace (as TCP's slow start), one
    * more at a time after that: a sync of 100 calls would spend most of them climbing otherwise.
    */
   private starting = true;
@@ -165,7 +171,7 @@ export class Pace {
     }
     const steady = sorted.length > 0 && median <= STEADY * this.baseline;
     if (steady && lockShare <= LOCK_RAISE_SHARE && this.current < this.options.max && this.frozen === 0) {
-      const next = this.starting ? this.current * 2 : this.current + 1;
+      const next = this.starting ? this.current * SLOW_START_FACTOR : this.current + 1;
       this.set(
         Math.min(this.options.max, next),
         `latency per record steady, ${lockShare === 0 ? 'no lock errors' : `${percent} lock errors`}`,
