@@ -33,12 +33,12 @@ import { standalone, textOf } from './arena.js';
 import { awaitJob, submitJob, type JobLife } from './bulk-job.js';
 import { csvCells, csvLine, NotExpressible, payloadCells, BULK_NULL } from './csv.js';
 import { Hold, normalizeKey, waitForAll } from './keys.js';
-import { Spool } from './spool.js';
 import { hashA, hashB } from './mirror-keys.js';
 import type { RestLoader } from './rest-loader.js';
 import { ALREADY_GONE } from './rest-loader.js';
 import type { Settler } from './settle.js';
 import type { Sink } from './sink.js';
+import { Spool } from './spool.js';
 import { makeItem, type Item, type StreamContext } from './stream.js';
 
 /** Bulk sink settings. */
