@@ -188,8 +188,8 @@ class Job {
   readonly csv: Spool;
   readonly json: Spool;
   readonly records: Spool | undefined;
-  // Per row, in typed arrays (about 30 bytes a row with the index): a job of 500,000 rows holds
-  // ~15 MB, whatever the rows' size. Offsets fit 32 bits: a spool stays far below 4 GiB.
+  // Per row, in typed arrays (30–50 bytes a row with the index and the arrays' spare room): a job of
+  // 200,000 rows holds ~10 MB, whatever the rows' size. Offsets fit 32 bits: a spool stays far below 4 GiB.
   readonly epoch = u32();
   readonly rowNo = u32();
   /** Where each row starts in the CSV and JSON spools; a row ends where the next starts. */

@@ -60,8 +60,9 @@ export async function openSinks(ctx: SinkContext, streams: Iterable<LoadStream>)
         rest,
         client: new BulkClient(connection.http),
         maxJobBytes: 100 * 1024 * 1024,
-        // Bounds the job's bookkeeping (about 30 bytes a row, kept until its results are read; two
-        // jobs of a stream are alive at once) and fits its key index in 2^18 slots.
+        // Bounds the job's bookkeeping (30–50 bytes a row with the typed arrays' spare room, kept until
+        // its results are read; up to three jobs of a stream are alive: one processing, one closed and
+        // waiting its turn, one filling) and fits its key index in 2^18 slots.
         maxJobRows: 200_000,
         maxJobAgeMs: 60_000,
         pollMinMs: 1_000,
