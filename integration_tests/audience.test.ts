@@ -290,6 +290,22 @@ describe('mirror', () => {
     expect(trace.message).toContain('mirror_max_delete_percent');
   });
 
+  it('deletes a record another transaction held locked once the lock is gone, trying again after a pause', async () => {
+    // The first two delete attempts of M-10 meet a lock (a count of attempts, not a time).
+    emulator.faults.lockRows({
+      object: 'Contact',
+      match: { field: 'External_ID__c', values: ['M-10'] },
+      times: 2,
+    });
+    const arriving = ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8'].map((k) => contact(k));
+    const result = await sync('mirror', arriving, { advanced: { write_api: 'rest' } });
+    expect(result.code).toBe(0);
+    expect(keys()).toEqual(['(none)', 'M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'M-6', 'M-7', 'M-8']);
+    expect(logText(result)).toMatch(/1 record\(s\) to delete were locked .*retrying \(attempt 2 of 5\)/);
+    expect(logText(result)).toMatch(/retrying \(attempt 3 of 5\)/);
+    expect(logText(result)).toContain('mirror: deleted 2 of 10 managed records.');
+  });
+
   it('deletes above 20 % when the guard is raised', async () => {
     const result = await sync(
       'mirror',

@@ -3,7 +3,8 @@
  * Bulk API 2.0 delete jobs when there are many (PRODUCT.md section 7a: a delete by Id is safe to send
  * again), else through Composite calls of five sObject Collections deletes. A record already gone
  * counts as deleted either way. Records a job did not process, could not lock or said nothing about
- * go through REST, never dropped; other failures are counted by code, the first ten of each told.
+ * go through REST, never dropped; REST tries a locked record again after a pause (5 attempts, 1 s
+ * doubling, as for writes); other failures are counted by code, the first ten of each told.
  */
 import type { Connection } from '../connection.js';
 import type { Logger } from '../logger.js';
@@ -85,8 +86,38 @@ export async function deleteRecords(
   return { deleted, failed: failures.byCode, stopped };
 }
 
-/** A thousand Ids per Composite call, as sObject Collections deletes of 200. */
+/** Attempts for records Salesforce could not lock, and the first pause (doubling), as for writes. */
+const LOCK_ATTEMPTS = 5;
+const LOCK_DELAY_MS = 1_000;
+
+/**
+ * A thousand Ids per Composite call, as sObject Collections deletes of 200. Records another
+ * transaction held locked (UNABLE_TO_LOCK_ROW) are tried again after a pause, as rows of a write are.
+ */
 async function restDelete(run: DeletionRun, doomed: readonly Doomed[], failures: Failures): Promise<number> {
+  let deleted = 0;
+  let pending = doomed;
+  for (let attempt = 1; pending.length > 0; attempt += 1) {
+    const last = attempt >= LOCK_ATTEMPTS || run.signal.aborted;
+    const locked: Doomed[] = [];
+    deleted += await deleteOnce(run, pending, failures, last ? undefined : locked);
+    if (locked.length === 0) break;
+    run.logger.info(
+      `${run.label}: ${locked.length.toLocaleString('en-US')} record(s) to delete were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying (attempt ${attempt + 1} of ${LOCK_ATTEMPTS}).`,
+    );
+    await run.sleep(LOCK_DELAY_MS * 2 ** (attempt - 1));
+    pending = locked;
+  }
+  return deleted;
+}
+
+/** One pass of Composite deletes; locked records go to `locked` when given, else count as failed. */
+async function deleteOnce(
+  run: DeletionRun,
+  doomed: readonly Doomed[],
+  failures: Failures,
+  locked: Doomed[] | undefined,
+): Promise<number> {
   let deleted = 0;
   const perCall = MAX_RECORDS_PER_COLLECTION * MAX_COLLECTIONS_PER_COMPOSITE;
   for (let start = 0; start < doomed.length; start += perCall) {
@@ -106,6 +137,10 @@ async function restDelete(run: DeletionRun, doomed: readonly Doomed[], failures:
       const chunk = slice.slice(c * MAX_RECORDS_PER_COLLECTION, (c + 1) * MAX_RECORDS_PER_COLLECTION);
       if (!outcome.ok) {
         const { statusCode, message } = outcome.error;
+        if (statusCode === 'UNABLE_TO_LOCK_ROW' && locked !== undefined) {
+          locked.push(...chunk);
+          return;
+        }
         failures.add(
           statusCode,
           chunk.length,
@@ -115,10 +150,11 @@ async function restDelete(run: DeletionRun, doomed: readonly Doomed[], failures:
       }
       outcome.results.forEach((r, i) => {
         const code = r.errors[0]?.statusCode;
+        const d = chunk[i]!;
         // Deleted since the query found it counts as deleted: the record is gone either way.
         if (r.success || (code !== undefined && ALREADY_GONE.has(code))) deleted += 1;
+        else if (code === 'UNABLE_TO_LOCK_ROW' && locked !== undefined) locked.push(d);
         else {
-          const d = chunk[i]!;
           failures.add(
             code ?? 'UNKNOWN_ERROR',
             1,
