@@ -9,7 +9,7 @@ import { startEmulator, type Emulator } from './emulator/index.js';
 import { idSuffix } from './emulator/ids.js';
 import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
 import { catalog, configuredStream, record, streamState, streamStatus } from './helpers/messages.js';
-import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
+import { emulatorConfig, runWrite } from './helpers/setup.js';
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -53,13 +53,7 @@ async function writeCli(
   configured: Record<string, unknown>,
   stdin: string,
 ): Promise<CliResult> {
-  const files = tempFiles({ 'config.json': config, 'catalog.json': configured });
-  const result = await runCli(
-    ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-    { stdin },
-  );
-  expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
-  return result;
+  return runWrite(emulator, config, configured, { stdin });
 }
 
 const contact = (key: string, title = 'member') => ({

@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from './emulator/index.js';
-import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
+import { logText, ofType, type CliResult } from './helpers/cli.js';
 import { catalog, configuredStream, record, streamState, streamStatus } from './helpers/messages.js';
 import { contactRow, CONTACT_COLUMNS } from './helpers/rows.js';
-import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
+import { emulatorConfig, runWrite } from './helpers/setup.js';
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -38,25 +38,17 @@ async function write(
 ): Promise<CliResult> {
   const streams = options.streams ?? [configuredStream('contacts', COLUMNS)];
   const { advanced, ...rest } = extra as { advanced?: Record<string, unknown> };
-  const files = tempFiles({
-    'config.json': emulatorConfig(emulator, {
-      salesforce_object: 'Contact',
-      external_id_field: 'External_ID__c',
-      ...rest,
-      advanced: { write_api: 'bulk', ...advanced },
-    }),
-    'catalog.json': catalog(...streams),
+  const config = emulatorConfig(emulator, {
+    salesforce_object: 'Contact',
+    external_id_field: 'External_ID__c',
+    ...rest,
+    advanced: { write_api: 'bulk', ...advanced },
   });
-  const result = await runCli(
-    ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-    {
-      stdin: input,
-      ...(options.onLine ? { onLine: options.onLine } : {}),
-      ...(options.onStart ? { onStart: options.onStart } : {}),
-    },
-  );
-  expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
-  return result;
+  return runWrite(emulator, config, catalog(...streams), {
+    stdin: input,
+    ...(options.onLine ? { onLine: options.onLine } : {}),
+    ...(options.onStart ? { onStart: options.onStart } : {}),
+  });
 }
 
 function rows(n: number, version = 1, from = 0, stateEvery = 100): string {

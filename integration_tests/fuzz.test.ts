@@ -8,10 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { prng } from './emulator/server.js';
-import { ofType, runCli, tempFiles } from './helpers/cli.js';
+import { ofType } from './helpers/cli.js';
 import { catalog, configuredStream } from './helpers/messages.js';
 import { CONTACT_COLUMNS } from './helpers/rows.js';
-import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
+import { emulatorConfig, runWrite } from './helpers/setup.js';
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -177,21 +177,13 @@ describe('fuzzed hostile input', () => {
     async (seed) => {
       emulator.reset();
       const { lines, rows, states } = generate(seed, 1_500);
-      const files = tempFiles({
-        'config.json': emulatorConfig(emulator, {
-          salesforce_object: 'Contact',
-          external_id_field: 'External_ID__c',
-        }),
-        'catalog.json': catalog(configuredStream(STREAM, [...CONTACT_COLUMNS, ...PROTO_KEYS])),
-      });
-      const result = await runCli(
-        ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-        {
-          // Bytes as generated (invalid UTF-8 included): the child's stdin takes Buffers as they are.
-          stdin: lines as unknown as string[],
-        },
+      const result = await runWrite(
+        emulator,
+        emulatorConfig(emulator, { salesforce_object: 'Contact', external_id_field: 'External_ID__c' }),
+        catalog(configuredStream(STREAM, [...CONTACT_COLUMNS, ...PROTO_KEYS])),
+        // Bytes as generated (invalid UTF-8 included): the child's stdin takes Buffers as they are.
+        { stdin: lines as unknown as string[] },
       );
-      expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
       expect(ofType(result, 'TRACE').filter((m) => m.trace.type === 'ERROR')).toEqual([]);
       expect(result.code).toBe(0);
 

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from './emulator/index.js';
-import { logText, ofType, runCli, tempFiles, type CliResult } from './helpers/cli.js';
+import { logText, ofType, type CliResult } from './helpers/cli.js';
 import { catalog, configuredStream, record, streamState } from './helpers/messages.js';
 import { contactRow, CONTACT_COLUMNS } from './helpers/rows.js';
-import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
+import { emulatorConfig, runWrite } from './helpers/setup.js';
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -41,23 +41,15 @@ async function write(
   advanced: Record<string, unknown> = {},
   onStart?: (child: any) => void,
 ): Promise<CliResult> {
-  const files = tempFiles({
-    'config.json': emulatorConfig(emulator, {
-      salesforce_object: 'Contact',
-      external_id_field: 'External_ID__c',
-      advanced: { write_api: 'rest', records_per_request: 50, parallel_requests: 'auto', ...advanced },
-    }),
-    'catalog.json': catalog(configuredStream('contacts', CONTACT_COLUMNS)),
+  const config = emulatorConfig(emulator, {
+    salesforce_object: 'Contact',
+    external_id_field: 'External_ID__c',
+    advanced: { write_api: 'rest', records_per_request: 50, parallel_requests: 'auto', ...advanced },
   });
-  const result = await runCli(
-    ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-    {
-      stdin: input(rows),
-      ...(onStart ? { onStart } : {}),
-    },
-  );
-  expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
-  return result;
+  return runWrite(emulator, config, catalog(configuredStream('contacts', CONTACT_COLUMNS)), {
+    stdin: input(rows),
+    ...(onStart ? { onStart } : {}),
+  });
 }
 
 /** Every row ended (committed here) and every state left, in order. */

@@ -16,7 +16,7 @@ import {
   streamStatus,
 } from './helpers/messages.js';
 import { contactRow, CONTACT_COLUMNS } from './helpers/rows.js';
-import { emulatorConfig, expectValidProtocol } from './helpers/setup.js';
+import { emulatorConfig, expectValidProtocol, runWrite } from './helpers/setup.js';
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -33,16 +33,7 @@ async function write(
   input: string,
   onLine?: (m: Msg) => void,
 ): Promise<CliResult> {
-  const files = tempFiles({ 'config.json': config, 'catalog.json': configured });
-  const result = await runCli(
-    ['write', '--config', files['config.json']!, '--catalog', files['catalog.json']!],
-    {
-      stdin: input,
-      ...(onLine ? { onLine } : {}),
-    },
-  );
-  expectValidProtocol(result, [emulator.credentials.clientSecret, emulator.credentials.refreshToken]);
-  return result;
+  return runWrite(emulator, config, configured, { stdin: input, ...(onLine ? { onLine } : {}) });
 }
 
 const contactsConfig = (extra: Record<string, unknown> = {}) =>
