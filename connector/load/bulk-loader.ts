@@ -521,7 +521,6 @@ export class BulkLoader implements Sink {
     if (full && job.parent === undefined) {
       return { fd: job.csv.fd, size: header.length + job.csv.size, prefix: header };
     }
-    job.upload?.close();
     const out = new Spool(job.tmpDir);
     job.upload = out;
     out.append(header);

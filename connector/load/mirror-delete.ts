@@ -17,7 +17,7 @@ import {
 import type { RequestCounter } from '../salesforce/http.js';
 import { canonicalId } from '../salesforce/ids.js';
 import { awaitJob, submitJob, type JobLife } from './bulk-job.js';
-import { ALREADY_GONE } from './rest-loader.js';
+import { ALREADY_GONE, LOCK_RETRY } from './rest-loader.js';
 
 /** A record to delete, and its key (for logs). */
 export interface Doomed {
@@ -86,10 +86,6 @@ export async function deleteRecords(
   return { deleted, failed: failures.byCode, stopped };
 }
 
-/** Attempts for records Salesforce could not lock, and the first pause (doubling), as for writes. */
-const LOCK_ATTEMPTS = 5;
-const LOCK_DELAY_MS = 1_000;
-
 /**
  * A thousand Ids per Composite call, as sObject Collections deletes of 200. Records another
  * transaction held locked (UNABLE_TO_LOCK_ROW) are tried again after a pause, as rows of a write are.
@@ -98,14 +94,14 @@ async function restDelete(run: DeletionRun, doomed: readonly Doomed[], failures:
   let deleted = 0;
   let pending = doomed;
   for (let attempt = 1; pending.length > 0; attempt += 1) {
-    const last = attempt >= LOCK_ATTEMPTS || run.signal.aborted;
+    const last = attempt >= LOCK_RETRY.attempts || run.signal.aborted;
     const locked: Doomed[] = [];
     deleted += await deleteOnce(run, pending, failures, last ? undefined : locked);
     if (locked.length === 0) break;
     run.logger.info(
-      `${run.label}: ${locked.length.toLocaleString('en-US')} record(s) to delete were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying (attempt ${attempt + 1} of ${LOCK_ATTEMPTS}).`,
+      `${run.label}: ${locked.length.toLocaleString('en-US')} record(s) to delete were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying (attempt ${attempt + 1} of ${LOCK_RETRY.attempts}).`,
     );
-    await run.sleep(LOCK_DELAY_MS * 2 ** (attempt - 1));
+    await run.sleep(LOCK_RETRY.delayMs * 2 ** (attempt - 1));
     pending = locked;
   }
   return deleted;

@@ -68,6 +68,12 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export const OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN';
 
 /**
+ * Records another transaction held locked (UNABLE_TO_LOCK_ROW) are tried again this many times in
+ * all, after a pause that starts here and doubles: for every write, and for mirror's deletions.
+ */
+export const LOCK_RETRY = { attempts: 5, delayMs: 1_000 } as const;
+
+/**
  * A delete's answers for a record that is not there: in the recycle bin (ENTITY_IS_DELETED), or no
  * such record — INVALID_CROSS_REFERENCE_KEY from a collection delete of a well-formed Id, NOT_FOUND
  * from a single-record DELETE (reference §3.2, §3.3). A malformed Id is still an error.

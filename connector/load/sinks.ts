@@ -11,7 +11,7 @@ import { BulkClient } from '../salesforce/bulk.js';
 import { queryPages, soqlQuote } from '../salesforce/query.js';
 import { BulkLoader } from './bulk-loader.js';
 import { Pace } from './pace.js';
-import { RestLoader } from './rest-loader.js';
+import { LOCK_RETRY, RestLoader } from './rest-loader.js';
 import { Router, type BulkFit } from './router.js';
 import type { Settler } from './settle.js';
 import type { LoadStream } from './stream.js';
@@ -47,8 +47,8 @@ export async function openSinks(ctx: SinkContext, streams: Iterable<LoadStream>)
   const rest = new RestLoader(connection.http, settler, logger, {
     pace,
     headers: requestHeaders(config),
-    lockAttempts: 5,
-    lockDelayMs: 1_000,
+    lockAttempts: LOCK_RETRY.attempts,
+    lockDelayMs: LOCK_RETRY.delayMs,
     dryRun: advanced.dryRun,
     lostAnswerWaitMs: advanced.lostAnswerWaitSeconds * 1000,
     sleep: ctx.sleep,
