@@ -166,6 +166,53 @@ describe('write survives', () => {
     });
   });
 
+  it('rows waiting for a lock retry or merged with a later row keep their own values while later rows reuse the memory they were written in', async () => {
+    // ~3 KB a row: 3,000 rows fill the connector's 1 MB buffers several times over, so buffers are
+    // written again while locked rows from earlier buffers wait for their retry.
+    const row = (i: number, version: number) => ({
+      ...contactRow(i, version),
+      Description: `${i}:${version}:`.padEnd(3_000, String.fromCharCode(97 + (i % 26))),
+    });
+    const locked = Array.from({ length: 40 }, (_, k) => k * 73);
+    // Locks are taken on records that exist.
+    emulator.seed(
+      'Contact',
+      locked.map((i) => contactRow(i, 0)),
+    );
+    emulator.faults.lockRows({
+      object: 'Contact',
+      match: { field: 'External_ID__c', values: locked.map((i) => `C-${i}`) },
+      times: 2,
+    });
+    let text = '';
+    for (let i = 0; i < 3_000; i += 1) {
+      text += record('contacts', row(i, 1));
+      // A second row for some keys: a few rows later (merged with the first in its batch), or 700
+      // rows later (it waits for the first row's call, holding a copy of its bytes).
+      if (i % 20 === 3) text += record('contacts', row(i - 2, 2));
+      if (i % 20 === 13 && i >= 700) text += record('contacts', row(i - 700, 2));
+      if ((i + 1) % 500 === 0) text += streamState('contacts', i + 1, i + 1);
+    }
+    const result = await write(text, { advanced: { records_per_request: 200, parallel_requests: 4 } });
+    expect(result.code).toBe(0);
+    expectExactlyOnce(3_000);
+    const stored = new Map(emulator.records('Contact').map((r) => [r.External_ID__c as string, r]));
+    for (let i = 0; i < 3_000; i += 1) {
+      const version = i % 20 === 1 || (i % 20 === 13 && i < 2_300) ? 2 : 1;
+      const want = row(i, version);
+      const got = stored.get(`C-${i}`)!;
+      if (
+        got.Description !== want.Description ||
+        got.Title !== want.Title ||
+        got.LastName !== want.LastName
+      ) {
+        throw new Error(`C-${i} holds another row's values: ${String(got.Description).slice(0, 20)}`);
+      }
+    }
+    expect(logText(result)).toContain('were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying');
+    expect(committedInStates(result)).toBe(3_000 + 150 + 115);
+  });
+
   it('a REQUEST_LIMIT_EXCEEDED window: pauses, then carries on, nothing lost', async () => {
     // The window is three refused requests, not a span of time: on a busy machine a timed window
     // could close before the connector's first call.

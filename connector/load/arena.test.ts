@@ -1,12 +1,26 @@
 import { describe, expect, it } from '@jest/globals';
-import { attributesKey, ByteArena, standalone, textOf } from './arena.js';
+import {
+  attributesKey,
+  ByteArena,
+  checkBytes,
+  releaseBytes,
+  standalone,
+  textOf,
+  type ArenaBytes,
+} from './arena.js';
 
 const contact = attributesKey('Contact');
 
 /** Appends and returns where the record went. */
-function put(arena: ByteArena, json: string) {
+function put(arena: ByteArena, json: string): ArenaBytes {
   arena.append(json, contact);
-  return { chunk: arena.chunk, start: arena.start, end: arena.end };
+  return {
+    chunk: arena.chunk,
+    start: arena.start,
+    end: arena.end,
+    home: arena.home,
+    generation: arena.generation,
+  };
 }
 
 describe('ByteArena', () => {
@@ -52,6 +66,61 @@ describe('ByteArena', () => {
     const arena = new ByteArena(64);
     const big = JSON.stringify({ Description: 'x'.repeat(1000) });
     expect(JSON.parse(textOf(put(arena, big)))).toMatchObject({ Description: 'x'.repeat(1000) });
+  });
+});
+
+describe('ByteArena chunk reuse', () => {
+  // 77 characters: a worst case of 266 bytes, so a 1,024-byte chunk takes a few of them.
+  const row = (i: number) => JSON.stringify({ LastName: `Row ${i}`, Description: 'x'.repeat(40) });
+  /** Writes and releases rows until the arena has moved to another chunk `times` times. */
+  const churn = (arena: ByteArena, times = 1) => {
+    for (let moves = 0, home = arena.home, gen = arena.generation; moves < times;) {
+      releaseBytes(put(arena, row(9)));
+      if (arena.home !== home || arena.generation !== gen) {
+        moves += 1;
+        home = arena.home;
+        gen = arena.generation;
+      }
+    }
+  };
+
+  it('never writes into a chunk while a record in it is still in use', () => {
+    const arena = new ByteArena(1024);
+    const first = put(arena, row(0));
+    churn(arena, 10);
+    expect(arena.home).not.toBe(first.home);
+    expect(JSON.parse(textOf(first))).toMatchObject({ LastName: 'Row 0' });
+    expect(first.home!.generation).toBe(0);
+  });
+
+  it('writes a chunk again once the arena moved on and every record in it was released', () => {
+    const arena = new ByteArena(1024);
+    const a = put(arena, row(0));
+    releaseBytes(a);
+    churn(arena);
+    expect(arena.home).toBe(a.home);
+    expect(arena.generation).toBe(1);
+  });
+
+  it('refuses the bytes of a released record, or of one whose chunk was reused', () => {
+    const arena = new ByteArena(1024);
+    const a = put(arena, row(0));
+    const stale = { ...a };
+    releaseBytes(a);
+    releaseBytes(a); // twice is harmless
+    expect(() => textOf(a)).toThrow(/used after they were released/);
+    churn(arena);
+    expect(() => checkBytes(stale)).toThrow(/chunk was reused/);
+  });
+
+  it('does not keep a chunk sized for one large record', () => {
+    const arena = new ByteArena(1024);
+    const big = put(arena, JSON.stringify({ Description: 'x'.repeat(3000) }));
+    expect(big.home!.arena).toBeUndefined();
+    releaseBytes(big);
+    churn(arena, 5);
+    expect(arena.chunk).not.toBe(big.chunk);
+    expect(arena.chunk.length).toBe(1024);
   });
 });
 

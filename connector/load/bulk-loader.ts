@@ -29,7 +29,7 @@ import {
 import { canonicalId } from '../salesforce/ids.js';
 import { plainDecimal } from '../salesforce/query.js';
 import type { SalesforceRecordError } from '../salesforce/types.js';
-import { standalone, textOf } from './arena.js';
+import { checkBytes, releaseBytes, standalone, textOf } from './arena.js';
 import { awaitJob, submitJob, type JobLife } from './bulk-job.js';
 import { csvCells, csvLine, NotExpressible, payloadCells, BULK_NULL } from './csv.js';
 import { Hold, normalizeKey, waitForAll } from './keys.js';
@@ -384,7 +384,9 @@ export class BulkLoader implements Sink {
     job.csvAt.set(row, job.csv.append(csvLine(cells)));
     job.cellCount.set(row, cells.length);
     // The record's JSON bytes as they are in the arena (copied once, when the spool writes).
+    checkBytes(item);
     job.jsonAt.set(row, job.json.append(item.chunk.subarray(item.start, item.end)));
+    releaseBytes(item); // the spool copied them
     if (job.records !== undefined) {
       job.recAt.set(row, job.records.append(JSON.stringify(item.records ?? null)));
     }

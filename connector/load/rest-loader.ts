@@ -32,7 +32,7 @@ import { SalesforceApiError, UnknownOutcomeError } from '../salesforce/errors.js
 import type { SalesforceHttp } from '../salesforce/http.js';
 import { lookupIds } from '../salesforce/query.js';
 import type { SalesforceRecordError, SaveResult } from '../salesforce/types.js';
-import { standalone, textOf } from './arena.js';
+import { checkBytes, releaseBytes, standalone, textOf } from './arena.js';
 import { Hold, holdUntil, normalizeKey, type KeyField } from './keys.js';
 import type { Outcomes } from './outcomes.js';
 import type { Pace } from './pace.js';
@@ -679,6 +679,7 @@ function detach(item: Item): Item {
     item.more,
     item.records,
   );
+  releaseBytes(item);
   copy.id = item.id;
   return copy;
 }
@@ -717,6 +718,7 @@ function recordId(item: Item): string {
 
 /** The collection record of an item, with the Id a look-up found put in front. */
 function withId(item: Item): RecordBytes {
+  checkBytes(item);
   return item.id === undefined
     ? item
     : standalone(`{"Id":${JSON.stringify(item.id)},${textOf(item).slice(1)}`);

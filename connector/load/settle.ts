@@ -4,6 +4,7 @@
  * destinationStats) in one place, so the two paths cannot count differently.
  */
 import type { SalesforceRecordError } from '../salesforce/types.js';
+import { releaseBytes } from './arena.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { Change, Outcomes } from './outcomes.js';
 import { rowLabel, rowsOf, type Item, type StreamContext } from './stream.js';
@@ -49,6 +50,7 @@ export class Settler {
     items: readonly Item[],
     changes: { created: number; updated: number; deleted: number },
   ): void {
+    for (let i = 0; i < items.length; i += 1) releaseBytes(items[i]!);
     this.commitEpochs(stream, items.length, (i) => items[i]!.epoch, changes);
   }
 
@@ -80,6 +82,7 @@ export class Settler {
   }
 
   private end(stream: StreamContext, item: Item, outcome: 'committed' | 'rejected'): void {
+    releaseBytes(item);
     if (item.more !== undefined)
       for (const epoch of item.more) this.checkpoints.end(epoch, stream.key, outcome);
     this.checkpoints.end(item.epoch, stream.key, outcome);

@@ -10,9 +10,8 @@ import type { StreamPlan } from '../mapping/record.js';
 import { mapRecord, type MapResult } from '../mapping/record.js';
 import type { Target } from '../mapping/target.js';
 import type { AirbyteStreamStatus, StreamDescriptor } from '../protocol/messages.js';
-import type { RecordBytes } from '../salesforce/composite.js';
 import type { DescribeSObject, SalesforceRecordError } from '../salesforce/types.js';
-import { attributesKey, ByteArena, standalone, textOf } from './arena.js';
+import { attributesKey, ByteArena, releaseBytes, standalone, textOf, type ArenaBytes } from './arena.js';
 import type { Batcher } from './batcher.js';
 import { type BatchItem } from './batcher.js';
 import type { Checkpoints } from './checkpoints.js';
@@ -26,7 +25,7 @@ import type { Outcomes, StreamTally } from './outcomes.js';
  * Every field is set when an item is made ({@link makeItem}, the one place), so all items share one
  * shape and the code that handles them for every row stays optimised.
  */
-export interface Item extends BatchItem, RecordBytes {
+export interface Item extends BatchItem, ArenaBytes {
   /** Checkpoint epoch of the row. */
   epoch: number;
   /** Epochs of earlier rows merged into this one. */
@@ -49,7 +48,7 @@ export interface Item extends BatchItem, RecordBytes {
 export function makeItem(
   epoch: number,
   row: number,
-  bytes: RecordBytes,
+  bytes: ArenaBytes,
   key: string | undefined,
   rawKey: string | undefined,
   more: number[] | undefined,
@@ -62,6 +61,8 @@ export function makeItem(
     chunk: bytes.chunk,
     start: bytes.start,
     end: bytes.end,
+    home: bytes.home,
+    generation: bytes.generation,
     bytes: bytes.end - bytes.start,
     key,
     rawKey,
@@ -341,6 +342,8 @@ export function mergeItems(earlier: Item, later: Item): Item {
     ...(JSON.parse(textOf(earlier)) as Record<string, unknown>),
     ...(JSON.parse(textOf(later)) as Record<string, unknown>),
   };
+  releaseBytes(earlier);
+  releaseBytes(later);
   return makeItem(
     later.epoch,
     later.row,
