@@ -169,7 +169,7 @@ describe('write survives', () => {
   it('rows waiting for a lock retry or merged with a later row keep their own values while later rows reuse the memory they were written in', async () => {
     // ~3 KB a row: 3,000 rows fill the connector's 1 MB buffers several times over, so buffers are
     // written again while locked rows from earlier buffers wait for their retry.
-    const row = (i: number, version: number) => ({
+    const row = (i: number, version: number): Record<string, unknown> => ({
       ...contactRow(i, version),
       Description: `${i}:${version}:`.padEnd(3_000, String.fromCharCode(97 + (i % 26))),
     });

@@ -29,9 +29,9 @@ import {
 import { canonicalId } from '../salesforce/ids.js';
 import { plainDecimal } from '../salesforce/query.js';
 import type { SalesforceRecordError } from '../salesforce/types.js';
-import { checkBytes, releaseBytes, standalone, textOf } from './arena.js';
+import { checkBytes, releaseBytes, standalone } from './arena.js';
 import { awaitJob, submitJob, type JobLife } from './bulk-job.js';
-import { csvCells, csvLine, NotExpressible, payloadCells, BULK_NULL } from './csv.js';
+import { csvCells, csvLine, NotExpressible, payloadCells, rowPayload, BULK_NULL } from './csv.js';
 import { Hold, normalizeKey, waitForAll } from './keys.js';
 import { hashA, hashB } from './mirror-keys.js';
 import type { RestLoader } from './rest-loader.js';
@@ -39,7 +39,16 @@ import { ALREADY_GONE } from './rest-loader.js';
 import type { Settler } from './settle.js';
 import type { Sink } from './sink.js';
 import { Spool } from './spool.js';
-import { makeItem, type Item, type StreamContext } from './stream.js';
+import {
+  bulkKeepsJson,
+  makeItem,
+  payloadOf,
+  unusableRow,
+  withBytes,
+  type Item,
+  type StreamContext,
+} from './stream.js';
+import { findField } from '../mapping/fields.js';
 
 /** Bulk sink settings. */
 export interface BulkLoaderOptions {
@@ -138,16 +147,13 @@ class RowIndex {
     }
   }
 
-  /** The rows of a key in input order. */
-  *rows(key: string): Generator<number> {
-    for (let at = this.first(key); at >= 0; at = this.nextOf(at)) yield at;
-  }
-
-  private nextOf(row: number): number {
+  /** The next row of the same key after `row`, or -1 (rows of a key come in input order). */
+  nextOf(row: number): number {
     return this.next.get(row) - 1;
   }
 
-  private first(key: string): number {
+  /** The first row of a key, or -1. */
+  first(key: string): number {
     const a = hashA(key);
     const b = hashB(key);
     const mask = this.head.length - 1;
@@ -186,7 +192,8 @@ class Job {
   readonly columns = new Map<string, number>();
   readonly header: string[] = [];
   readonly csv: Spool;
-  readonly json: Spool;
+  /** The rows' JSON, only where their CSV cannot give it back (bulkKeepsJson). */
+  readonly json: Spool | undefined;
   readonly records: Spool | undefined;
   // Per row, in typed arrays (30–50 bytes a row with the index and the arrays' spare room): a job of
   // 200,000 rows holds ~10 MB, whatever the rows' size. Offsets fit 32 bits: a spool stays far below 4 GiB.
@@ -225,7 +232,7 @@ class Job {
   ) {
     this.openedAt = now;
     this.csv = new Spool(tmpDir);
-    this.json = new Spool(tmpDir);
+    this.json = bulkKeepsJson(stream) ? new Spool(tmpDir) : undefined;
     this.records = keepRecords ? new Spool(tmpDir) : undefined;
   }
 
@@ -301,8 +308,7 @@ export class BulkLoader implements Sink {
     const jobs = this.jobsOf(stream);
     for (const item of batch) {
       // The payload object when the stream handed it over (no parse), else its JSON bytes.
-      const payload = item.payload ?? (JSON.parse(textOf(item)) as Record<string, unknown>);
-      item.payload = undefined;
+      const payload = payloadOf(item);
       let job = jobs.open ?? this.start(stream, jobs);
       // A repeated key in one job would fail both rows: the later row starts the next job.
       const key = joinKeyOf(stream, item);
@@ -313,12 +319,17 @@ export class BulkLoader implements Sink {
       try {
         this.add(job, item, payload, key);
       } catch (error) {
-        if (!(error instanceof NotExpressible)) throw error;
-        // `#N/A` as text would clear the field through Bulk: this row goes through REST, after
-        // the job (the ledger is barred until the job has ended).
-        this.options.rest.submit(stream, [item]);
+        if (error instanceof NotExpressible) {
+          // `#N/A` as text would clear the field through Bulk: this row goes through REST, after
+          // the job (the ledger is barred until the job has ended).
+          this.options.rest.submit(stream, [item]);
+        } else {
+          // A value no cell can hold (nested too deeply to serialise): that row only is refused.
+          this.settler.reject(stream, item, unusableRow(error));
+        }
         continue;
       }
+      item.payload = undefined;
       if (
         job.rows >= this.options.maxJobRows ||
         job.csv.size + job.rows * job.header.length >= this.options.maxJobBytes
@@ -380,13 +391,21 @@ export class BulkLoader implements Sink {
       job.operation === 'delete'
         ? placeId(job, item.id ?? item.rawKey ?? '')
         : payloadCells(payload, (name) => job.columnOf(name));
+    // Before anything is written: a row that cannot be serialised is refused whole (submit).
+    if (job.json !== undefined) {
+      const error = withBytes(item, stream.object);
+      if (error !== undefined)
+        throw new RangeError(error instanceof Error ? error.message : 'unserialisable');
+    }
     const row = job.rows;
     job.csvAt.set(row, job.csv.append(csvLine(cells)));
     job.cellCount.set(row, cells.length);
     // The record's JSON bytes as they are in the arena (copied once, when the spool writes).
-    checkBytes(item);
-    job.jsonAt.set(row, job.json.append(item.chunk.subarray(item.start, item.end)));
-    releaseBytes(item); // the spool copied them
+    if (job.json !== undefined) {
+      checkBytes(item);
+      job.jsonAt.set(row, job.json.append(item.chunk.subarray(item.start, item.end)));
+    }
+    releaseBytes(item); // the spool copied them, or the CSV says it all
     if (job.records !== undefined) {
       job.recAt.set(row, job.records.append(JSON.stringify(item.records ?? null)));
     }
@@ -456,7 +475,7 @@ export class BulkLoader implements Sink {
   private async run(job: Job): Promise<void> {
     try {
       job.csv.flush();
-      job.json.flush();
+      job.json?.flush();
       job.records?.flush();
       await waitForAll(job.waits);
       if (this.stopped()) return;
@@ -628,7 +647,7 @@ export class BulkLoader implements Sink {
     }
     // The first row of that key that no result of this set has answered yet (identical inserts).
     let fallback: number | undefined;
-    for (const row of job.index.rows(key)) {
+    for (let row = job.index.first(key); row >= 0; row = job.index.nextOf(row)) {
       if (job.from.get(row) === 0) return row;
       fallback ??= row;
     }
@@ -703,11 +722,19 @@ export class BulkLoader implements Sink {
 
   /** An item for one row, rebuilt from the spools (for REST, logs and the rejected-records file). */
   private itemOf(job: Job, row: number): Item {
-    const json = job.json.read(...job.span(job.json, job.jsonAt, row)).toString('utf8');
     const stream = job.stream;
+    let json: string;
+    let payload: Record<string, unknown> | undefined;
+    if (job.json !== undefined) {
+      json = job.json.read(...job.span(job.json, job.jsonAt, row)).toString('utf8');
+    } else {
+      const cells = csvCells(job.csv.read(...job.span(job.csv, job.csvAt, row)).toString('utf8'));
+      payload = rowPayload(job.header, cells, (name) => findField(stream.describe, name)?.type);
+      json = JSON.stringify({ ...payload, attributes: { type: stream.object } });
+    }
     let rawKey: string | undefined;
     if (stream.keyField !== undefined) {
-      const payload = JSON.parse(json) as Record<string, unknown>;
+      payload ??= JSON.parse(json) as Record<string, unknown>;
       const value = payload[stream.keyField.name];
       if (typeof value === 'string' || typeof value === 'number') rawKey = String(value);
     }

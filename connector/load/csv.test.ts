@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import Papa from 'papaparse';
-import { BULK_NULL, csvCells, csvLine, NotExpressible, payloadCells } from './csv.js';
+import { BULK_NULL, csvCells, csvLine, NotExpressible, payloadCells, rowPayload } from './csv.js';
 
 /** Cells of a payload with the header they were placed by. */
 function cellsOf(payload: Record<string, unknown>): { header: string[]; cells: string[] } {
@@ -93,5 +93,54 @@ describe('csvLine', () => {
       const cells = ['k', a, 'z'];
       expect(csvCells(csvLine(cells))).toEqual(cells);
     }
+  });
+});
+
+describe('rowPayload: a CSV row read back as the REST payload it was written from', () => {
+  const types: Record<string, string> = {
+    LastName: 'string',
+    Title: 'string',
+    Phone: 'phone',
+    NumberOfEmployees: 'int',
+    AnnualRevenue: 'currency',
+    Probability__c: 'percent',
+    Score__c: 'double',
+    Big__c: 'long',
+    HasOptedOutOfEmail: 'boolean',
+    Birthdate: 'date',
+    Next_Call__c: 'datetime',
+    Interests__c: 'multipicklist',
+  };
+  const payloads: Array<Record<string, unknown>> = [
+    { LastName: 'Lovelace', Title: null, NumberOfEmployees: 12, HasOptedOutOfEmail: false },
+    { LastName: 'a, "quoted"\nline ', Title: 'true', Phone: '0012', Score__c: 0.1 + 0.2 },
+    { LastName: 'Gödel 🧮', AnnualRevenue: 1e21, Probability__c: -0.000001, Big__c: 9007199254740991 },
+    { Birthdate: '1906-04-28', Next_Call__c: '2026-12-03T10:00:00.000Z', Interests__c: 'Logic;Sets' },
+    {
+      LastName: 'X',
+      Account: { External_ID__c: 'A-1' },
+      Owner: { attributes: { type: 'User' }, Email: 'o@example.com' },
+    },
+    { LastName: 'Y', Account: { External_ID__c: null }, HasOptedOutOfEmail: true, Score__c: 1e-7 },
+    { Title: '123', AnnualRevenue: 0, NumberOfEmployees: null },
+  ];
+
+  it('gives back every payload, nulls, lookups, numbers and text that looks like a number included', () => {
+    const header: string[] = [];
+    const columnOf = (name: string): number => {
+      const at = header.indexOf(name);
+      return at >= 0 ? at : header.push(name) - 1;
+    };
+    const lines = payloads.map((p) => csvLine(payloadCells(p, columnOf)));
+    lines.forEach((line, i) => {
+      expect(rowPayload(header, csvCells(line), (f) => types[f])).toEqual(payloads[i]);
+    });
+  });
+
+  it('leaves out the columns a row did not bring (empty cells, and cells past its end)', () => {
+    expect(rowPayload(['LastName', 'Title', 'Phone'], ['Hopper'], (f) => types[f])).toEqual({
+      LastName: 'Hopper',
+    });
+    expect(rowPayload(['LastName', 'Title'], ['', BULK_NULL], (f) => types[f])).toEqual({ Title: null });
   });
 });

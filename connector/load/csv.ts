@@ -93,3 +93,47 @@ function cellOf(value: unknown, column: string): string {
   // The mapping sends nothing else; a value of another kind keeps its JSON text, as REST would send it.
   return JSON.stringify(value) ?? '';
 }
+
+/** Describe types whose values REST takes as JSON numbers. */
+const NUMBER_TYPES = new Set(['int', 'long', 'double', 'currency', 'percent']);
+
+/**
+ * The payload a CSV row stands for (the reverse of {@link payloadCells}), for a row a Bulk job hands
+ * back to REST: an empty cell is a field left out, `#N/A` a null, `[Type:]Relationship.Field` a
+ * lookup by the parent's External ID, and a cell of a number or boolean field (by `typeOf`, the
+ * field's Describe type) a JSON number or boolean, as the mapping made it. Numbers were written by
+ * plainDecimal, so they read back to the same value.
+ */
+export function rowPayload(
+  header: readonly string[],
+  cells: readonly string[],
+  typeOf: (field: string) => string | undefined,
+): Record<string, unknown> {
+  const payload: Record<string, unknown> = {};
+  for (let i = 0; i < header.length; i += 1) {
+    const cell = cells[i] ?? '';
+    if (cell === '') continue;
+    const column = header[i]!;
+    const dot = column.indexOf('.');
+    if (dot < 0) {
+      payload[column] = cell === BULK_NULL ? null : cellValue(cell, typeOf(column));
+      continue;
+    }
+    // A lookup: `Owner.Email`, or `User:Owner.Email` for a polymorphic one.
+    const colon = column.indexOf(':');
+    const relationship = column.slice(colon + 1, dot);
+    const lookup = (payload[relationship] ??= {}) as Record<string, unknown>;
+    if (colon >= 0) lookup.attributes = { type: column.slice(0, colon) };
+    lookup[column.slice(dot + 1)] = cell === BULK_NULL ? null : cell;
+  }
+  return payload;
+}
+
+function cellValue(cell: string, type: string | undefined): unknown {
+  if (type !== undefined && NUMBER_TYPES.has(type)) {
+    const n = Number(cell);
+    return Number.isFinite(n) ? n : cell;
+  }
+  if (type === 'boolean') return cell === 'true' ? true : cell === 'false' ? false : cell;
+  return cell;
+}

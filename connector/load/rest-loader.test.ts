@@ -37,6 +37,7 @@ function setup(options: Partial<RestLoaderOptions> = {}, http = testClient({ max
     object: 'Contact',
     operation,
     keyField: { name: 'External_ID__c', type: 'string', caseInsensitive: false, isId: false },
+    describe: { name: 'Contact', fields: [] } as unknown as StreamContext['describe'],
     tally: outcomes.stream(name, name, 'Contact', operation),
     ledger,
   });

@@ -38,7 +38,16 @@ import type { Outcomes } from './outcomes.js';
 import type { Pace } from './pace.js';
 import type { Settler } from './settle.js';
 import { NotSent, type Sink } from './sink.js';
-import { makeItem, rowLabel, rowsOf, singleSafe, type Item, type StreamContext } from './stream.js';
+import {
+  makeItem,
+  rowLabel,
+  rowsOf,
+  singleSafe,
+  unusableRow,
+  withBytes,
+  type Item,
+  type StreamContext,
+} from './stream.js';
 
 /** Loader settings. */
 export interface RestLoaderOptions {
@@ -146,6 +155,7 @@ export class RestLoader implements Sink {
   /** Starts a job for a batch; does not wait for it. */
   submit(stream: StreamContext, batch: Item[]): void {
     if (this.failure !== undefined) return;
+    if (stream.keepPayload === true) batch = this.serialised(stream, batch);
     const hold = new Hold();
     const barrier = stream.ledger.enter(hold);
     let waits = this.claim(stream, batch, hold);
@@ -163,11 +173,26 @@ export class RestLoader implements Sink {
    */
   resend(stream: StreamContext, batch: Item[]): Promise<void> {
     if (this.failure !== undefined) return Promise.resolve();
+    batch = this.serialised(stream, batch);
     const hold = new Hold();
     stream.ledger.enter(hold);
     const job = this.job(stream, batch, undefined, hold);
     this.track(job, this.deferred);
     return job;
+  }
+
+  /**
+   * The batch with JSON bytes for every row: a row made for a Bulk job has only its payload (stream.ts
+   * withBytes). A row whose payload cannot be serialised is rejected here.
+   */
+  private serialised(stream: StreamContext, batch: Item[]): Item[] {
+    const out: Item[] = [];
+    for (const item of batch) {
+      const error = withBytes(item, stream.object);
+      if (error === undefined) out.push(item);
+      else this.settler.reject(stream, item, unusableRow(error));
+    }
+    return out;
   }
 
   /** Resolves when every job, deferred ones included, has finished. */

@@ -11,7 +11,15 @@ import { mapRecord, type MapResult } from '../mapping/record.js';
 import type { Target } from '../mapping/target.js';
 import type { AirbyteStreamStatus, StreamDescriptor } from '../protocol/messages.js';
 import type { DescribeSObject, SalesforceRecordError } from '../salesforce/types.js';
-import { attributesKey, ByteArena, releaseBytes, standalone, textOf, type ArenaBytes } from './arena.js';
+import {
+  attributesKey,
+  ByteArena,
+  NO_BYTES,
+  releaseBytes,
+  standalone,
+  textOf,
+  type ArenaBytes,
+} from './arena.js';
 import type { Batcher } from './batcher.js';
 import { type BatchItem } from './batcher.js';
 import type { Checkpoints } from './checkpoints.js';
@@ -110,6 +118,8 @@ export interface StreamContext {
   object: string;
   operation: SyncMode;
   keyField?: KeyField;
+  /** The object's Describe (field types, to read a Bulk row's CSV back: csv.ts rowPayload). */
+  describe: DescribeSObject;
   tally: StreamTally;
   /** The holds on this stream's keys, shared by every stream writing the object on the same field. */
   ledger: KeyLedger;
@@ -174,6 +184,8 @@ export class LoadStream implements StreamContext {
   assignmentRuleId: string | undefined;
   /** The stream writes through Bulk: items carry their payload object, so it is not parsed back. */
   keepPayload = false;
+  /** Its rows on Bulk keep their JSON too (bulkKeepsJson). */
+  private readonly bulkKeepsJson: boolean;
   /** Where the stream's serialised records wait for their answers. */
   private readonly arena = new ByteArena();
   /** `"attributes":{"type":"<Object>"}}`, which every serialised record ends with. */
@@ -202,6 +214,7 @@ export class LoadStream implements StreamContext {
     this.batcher = init.batcher;
     this.lastKey = attributesKey(init.target.object);
     this.keepRecords = services.outcomes.keepsRecords;
+    this.bulkKeepsJson = bulkKeepsJson(this);
   }
 
   /**
@@ -216,12 +229,14 @@ export class LoadStream implements StreamContext {
       return undefined;
     }
     const record = data as Record<string, unknown>;
+    // A row bound for a Bulk job is written as CSV from its payload: JSON only if it needs some.
+    const csvOnly = this.keepPayload && !this.bulkKeepsJson;
     let mapped: MapResult;
     let json: string;
     try {
       mapped = mapRecord(this.plan, record);
       // The payload may be `data` itself (mapRecord): it is serialised, never changed.
-      json = mapped.ok ? JSON.stringify(mapped.payload) : '';
+      json = mapped.ok && !csvOnly ? JSON.stringify(mapped.payload) : '';
     } catch (error) {
       // No single row may stop the sync, whatever its shape (a value nested thousands deep makes
       // JSON.stringify throw RangeError): it is refused, and the rest go on.
@@ -233,8 +248,11 @@ export class LoadStream implements StreamContext {
       this.rejectRow(row, epoch, record, mapped.error);
       return undefined;
     }
-    const arena = this.arena;
-    arena.append(json, this.lastKey);
+    let bytes: ArenaBytes = NO_BYTES;
+    if (!csvOnly) {
+      this.arena.append(json, this.lastKey);
+      bytes = this.arena;
+    }
     let key: string | undefined;
     const rawKey = this.keyField === undefined ? undefined : mapped.key;
     if (rawKey !== undefined) {
@@ -245,7 +263,7 @@ export class LoadStream implements StreamContext {
       makeItem(
         epoch,
         row,
-        arena,
+        bytes,
         key,
         rawKey,
         undefined,
@@ -338,23 +356,59 @@ export class LoadStream implements StreamContext {
 
 /** Two rows for one key in one batch become one: the later row's fields over the earlier's. */
 export function mergeItems(earlier: Item, later: Item): Item {
-  const payload = {
-    ...(JSON.parse(textOf(earlier)) as Record<string, unknown>),
-    ...(JSON.parse(textOf(later)) as Record<string, unknown>),
-  };
+  const payload = { ...payloadOf(earlier), ...payloadOf(later) };
+  const csvOnly = earlier.chunk === NO_BYTES.chunk || later.chunk === NO_BYTES.chunk;
   releaseBytes(earlier);
   releaseBytes(later);
+  if (csvOnly) delete payload.attributes;
   return makeItem(
     later.epoch,
     later.row,
-    standalone(JSON.stringify(payload)),
+    csvOnly ? NO_BYTES : standalone(JSON.stringify(payload)),
     later.key,
     later.rawKey,
     [...(earlier.more ?? []), earlier.epoch, ...(later.more ?? [])],
     earlier.records === undefined && later.records === undefined
       ? undefined
       : [...(earlier.records ?? []), ...(later.records ?? [])],
+    csvOnly ? payload : undefined,
   );
+}
+
+/** An item's fields: its payload object when it carries one, else its JSON bytes read back. */
+export function payloadOf(item: Item): Record<string, unknown> {
+  return item.payload ?? (JSON.parse(textOf(item)) as Record<string, unknown>);
+}
+
+/**
+ * Gives an item JSON bytes when it has none (a row made for a Bulk job that goes through REST after
+ * all). Returns the error when its payload cannot be serialised: the caller rejects the row.
+ */
+export function withBytes(item: Item, object: string): unknown {
+  if (item.chunk !== NO_BYTES.chunk) return undefined;
+  let json: string;
+  try {
+    json = JSON.stringify({ ...item.payload!, attributes: { type: object } });
+  } catch (error) {
+    return error ?? new Error('unknown');
+  }
+  const bytes = standalone(json);
+  item.chunk = bytes.chunk;
+  item.start = bytes.start;
+  item.end = bytes.end;
+  item.home = bytes.home;
+  item.generation = bytes.generation;
+  (item as { bytes: number }).bytes = bytes.end - bytes.start;
+  return undefined;
+}
+
+/**
+ * Whether a Bulk job keeps its rows' JSON as well as their CSV, for a row it hands back to REST: a
+ * delete's CSV holds only the record Id, and an update by a key holds the Id a look-up found, not
+ * the key. Other rows are rebuilt from their CSV cells (csv.ts rowPayload).
+ */
+export function bulkKeepsJson(stream: Pick<StreamContext, 'operation' | 'keyField'>): boolean {
+  return stream.operation === 'remove' || (stream.operation === 'update' && stream.keyField?.isId !== true);
 }
 
 const NO_DATA: SalesforceRecordError = {
@@ -364,7 +418,7 @@ const NO_DATA: SalesforceRecordError = {
 };
 
 /** The rejection of a row whose values the connector could not turn into a Salesforce record. */
-function unusableRow(error: unknown): SalesforceRecordError {
+export function unusableRow(error: unknown): SalesforceRecordError {
   const what = error instanceof RangeError ? 'a value nested too deeply' : 'a value it cannot serialise';
   return {
     statusCode: 'INVALID_RECORD',

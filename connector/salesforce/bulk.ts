@@ -183,29 +183,33 @@ function readCsv(body: Readable, onRow: (cells: string[], header: string[]) => v
       // The job declares COMMA (results use the job's delimiter); the line ending is found by papaparse.
       delimiter: ',',
       skipEmptyLines: true,
-      step: (result, parser) => {
+      // Rows come a chunk at a time: a callback per row costs more than the parsing itself.
+      chunk: (result, parser) => {
         if (failed) return;
         const quoteError = result.errors.find((e) => e.type === 'Quotes');
         if (quoteError !== undefined) {
           failed = true;
           parser.abort();
+          // Data rows are counted from 1 after the header; quoteError.row counts within this chunk.
+          const at = quoteError.row ?? 0;
           reject(
             new Error(
-              `the results file is not well-formed CSV (${quoteError.message}, row ${quoteError.row ?? rows + 1})`,
+              `the results file is not well-formed CSV (${quoteError.message}, row ${header === undefined ? at : rows + at + 1})`,
             ),
           );
           return;
         }
-        const cells = result.data;
-        if (header === undefined) {
-          // A byte order mark, if any, is not part of the first column's name.
-          if (cells[0]?.startsWith('\ufeff')) cells[0] = cells[0].slice(1);
-          header = cells;
-          return;
-        }
-        rows += 1;
         try {
-          onRow(cells, header);
+          for (const cells of result.data) {
+            if (header === undefined) {
+              // A byte order mark, if any, is not part of the first column's name.
+              if (cells[0]?.startsWith('\ufeff')) cells[0] = cells[0].slice(1);
+              header = cells;
+              continue;
+            }
+            rows += 1;
+            onRow(cells, header);
+          }
         } catch (error) {
           failed = true;
           parser.abort();

@@ -138,7 +138,12 @@ export class NetworkError extends Error {
     readonly sent: boolean,
     cause?: unknown,
   ) {
-    super(`${context.method} ${context.path} failed: ${code}`, cause === undefined ? undefined : { cause });
+    // A failure of our own while reading the answer (a results file that is not CSV) says what it was.
+    const own = cause instanceof Error && !('code' in cause) ? ` (${cause.message})` : '';
+    super(
+      `${context.method} ${context.path} failed: ${code}${own}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.name = 'NetworkError';
   }
 }
