@@ -21,10 +21,10 @@
  *   (`onDoubt`), so that it can keep newer writes of the same records from landing first.
  * Every REST response's Sforce-Limit-Info updates the API usage (reference §3.7).
  */
-import { createReadStream } from 'node:fs';
+import { read } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import Bottleneck from 'bottleneck';
 import type { Got, Response } from 'got';
 import type { AccessToken } from './auth.js';
@@ -565,7 +565,7 @@ export class SalesforceHttp {
         method: req.method,
         headers,
         ...(body === undefined ? {} : { body }),
-        ...(req.fileBody === undefined ? {} : { body: fileStream(req.fileBody) }),
+        ...(req.fileBody === undefined ? {} : { body: fileBody(req.fileBody) }),
         throwHttpErrors: false,
         retry: { limit: 0 },
         followRedirect: false,
@@ -701,22 +701,42 @@ function describeBody(response: Response<string>): string {
   return `${typeof type === 'string' ? type.split(';')[0] : 'no content type'}, ${response.body.length} characters`;
 }
 
-/** The stream of a file body: its prefix, then the file's bytes up to the body's size. */
-function fileStream(file: { fd?: number; size: number; prefix?: Buffer }): Readable {
+/** Bytes a file body is read in. */
+const FILE_CHUNK = 1024 * 1024;
+
+/**
+ * A file body: its prefix, then the file's bytes up to the body's size, read into one buffer that is
+ * used again for each piece. got writes each piece and waits until it has been handed to the socket
+ * before it asks for the next, so the buffer is free by then. A stream would allocate a new buffer
+ * per 64 KB, ~100 MB of them per Bulk job, which the garbage collector only frees when their total
+ * crosses its threshold for memory outside the heap: peak memory then grew with the job's size.
+ * Each attempt reads the file anew from its start (the descriptor stays open for a retry).
+ */
+async function* fileBody(file: { fd?: number; size: number; prefix?: Buffer }): AsyncGenerator<Uint8Array> {
   const prefix = file.prefix ?? Buffer.alloc(0);
   const length = file.size - prefix.length;
   if (length > 0 && file.fd === undefined) throw new Error('a file body longer than its prefix needs a file');
-  // With fd given, the path is ignored; autoClose false keeps the descriptor for a retry.
-  const rest =
-    length > 0
-      ? createReadStream('', { fd: file.fd, start: 0, end: length - 1, autoClose: false })
-      : undefined;
-  if (prefix.length === 0 && rest !== undefined) return rest;
-  return Readable.from(
-    (async function* () {
-      yield prefix;
-      if (rest !== undefined) yield* rest;
-    })(),
-    { objectMode: false },
-  );
+  if (prefix.length > 0) yield prefix;
+  if (length <= 0) return;
+  const buffer = Buffer.allocUnsafeSlow(Math.min(FILE_CHUNK, length));
+  for (let at = 0; at < length;) {
+    const { bytesRead } = await readAt(file.fd!, buffer, Math.min(buffer.length, length - at), at);
+    if (bytesRead === 0) throw new Error(`the file to upload ended after ${at} of ${length} bytes`);
+    at += bytesRead;
+    yield buffer.subarray(0, bytesRead);
+  }
+}
+
+/** `fs.read` at a position, as a promise. */
+function readAt(
+  fd: number,
+  buffer: Buffer,
+  length: number,
+  position: number,
+): Promise<{ bytesRead: number }> {
+  return new Promise((resolve, reject) => {
+    read(fd, buffer, 0, length, position, (error, bytesRead) =>
+      error ? reject(error) : resolve({ bytesRead }),
+    );
+  });
 }
