@@ -81,4 +81,42 @@ describe('batcher', () => {
     b.add(row('a2', 10, 'A'));
     expect(b.take()!.map((r) => r.rows)).toEqual([['a2']]);
   });
+
+  it('merges exactly the rows a map of keys would, over many batches, repeated keys and a lowered limit', () => {
+    // Seeded: 20,000 rows over 700 keys (many repeats within and across batches), batches of 64
+    // lowered to 40 midway; a plain Map per batch is the reference.
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const b = new Batcher<Row>({ maxRecords: 64, maxBytes: 1e9, maxAgeMs: 1e9, merge });
+    const got: string[][][] = [];
+    const want: string[][][] = [];
+    let open: Row[] = [];
+    let index = new Map<string, number>();
+    let limit = 64;
+    const cut = () => {
+      want.push(open.map((r) => r.rows));
+      open = [];
+      index = new Map();
+    };
+    for (let i = 0; i < 20_000; i += 1) {
+      if (i === 10_000) {
+        b.maxRecords = 40;
+        limit = 40;
+      }
+      const r = row(`r${i}`, 10, `K-${next() % 700}`);
+      const done = b.add(r);
+      if (done) got.push(done.map((x) => x.rows));
+      const at = index.get(r.key!);
+      if (at !== undefined) open[at] = merge(open[at]!, r);
+      else {
+        index.set(r.key!, open.length);
+        open.push(r);
+        if (open.length >= limit) cut();
+      }
+    }
+    got.push(b.take()?.map((x) => x.rows) ?? []);
+    if (open.length > 0) cut();
+    expect(got).toEqual(want);
+    expect(got.length).toBeGreaterThan(300);
+  });
 });
