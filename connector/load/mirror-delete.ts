@@ -17,7 +17,7 @@ import {
 import type { RequestCounter } from '../salesforce/http.js';
 import { canonicalId } from '../salesforce/ids.js';
 import { awaitJob, submitJob, type JobLife } from './bulk-job.js';
-import { ALREADY_GONE, LOCK_RETRY } from './rest-loader.js';
+import { ALREADY_GONE, LOCK_RETRY, lockPause } from './rest-loader.js';
 
 /** A record to delete, and its key (for logs). */
 export interface Doomed {
@@ -101,7 +101,7 @@ async function restDelete(run: DeletionRun, doomed: readonly Doomed[], failures:
     run.logger.info(
       `${run.label}: ${locked.length.toLocaleString('en-US')} record(s) to delete were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying (attempt ${attempt + 1} of ${LOCK_RETRY.attempts}).`,
     );
-    await run.sleep(LOCK_RETRY.delayMs * 2 ** (attempt - 1));
+    await run.sleep(lockPause(attempt));
     pending = locked;
   }
   return deleted;

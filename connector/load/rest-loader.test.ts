@@ -6,7 +6,7 @@ import { Checkpoints } from './checkpoints.js';
 import { KeyLedger } from './keys.js';
 import { Outcomes } from './outcomes.js';
 import { Pace } from './pace.js';
-import { RestLoader, type RestLoaderOptions } from './rest-loader.js';
+import { RestLoader, type RestLoaderOptions, LOCK_RETRY, lockPause } from './rest-loader.js';
 import { Settler } from './settle.js';
 import { makeItem, type Item, type StreamContext } from './stream.js';
 
@@ -97,5 +97,13 @@ describe('RestLoader orders rows for one key across batches in flight', () => {
     expect(events.indexOf('sent C=v1')).toBeLessThan(events.indexOf('answered A=v1,B=v1'));
     expect(events.indexOf('answered A=v1,B=v1')).toBeLessThan(events.indexOf('sent A=v2'));
     expect(events).toHaveLength(6);
+  });
+});
+
+describe('lock retries', () => {
+  it('pause 1 s doubling up to 30 s, about a minute and a half over all tries', () => {
+    const pauses = Array.from({ length: LOCK_RETRY.attempts - 1 }, (_, i) => lockPause(i + 1));
+    expect(pauses).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    expect(lockPause(3, 0)).toBe(0);
   });
 });
