@@ -3,8 +3,8 @@
  * Bulk API 2.0 delete jobs when there are many (PRODUCT.md section 7a: a delete by Id is safe to send
  * again), else through Composite calls of five sObject Collections deletes. A record already gone
  * counts as deleted either way. Records a job did not process, could not lock or said nothing about
- * go through REST, never dropped; REST tries a locked record again after a pause (5 attempts, 1 s
- * doubling, as for writes); other failures are counted by code, the first ten of each told.
+ * go through REST, never dropped; REST tries a locked record again after a pause (LOCK_RETRY, as for
+ * writes); other failures are counted by code, the first ten of each told.
  */
 import type { Connection } from '../connection.js';
 import type { Logger } from '../logger.js';
