@@ -10,7 +10,7 @@ import type { SalesforceCredentials } from './salesforce/auth.js';
 import { isLoopback } from './salesforce/proxy.js';
 import { nearestName } from './suggest.js';
 import type { ConnectorSpecification } from './protocol/messages.js';
-import { createAjv, describeErrors, readPackageJson } from './validation.js';
+import { describeErrors, readPackageJson, sharedAjv } from './validation.js';
 
 /** The API version used when the config names none; the one constant for it (STYLE.md principle 13). */
 export const DEFAULT_API_VERSION = 'v61.0';
@@ -334,7 +334,7 @@ function validateAgainstSpec(
   } else {
     delete credentialsSchema.oneOf;
   }
-  const validate = createAjv().compile(schema);
+  const validate = sharedAjv().compile(schema);
   if (!validate(raw)) {
     for (const text of describeErrors(validate.errors)) problems.push(friendly(text));
   }
