@@ -39,15 +39,7 @@ import { ALREADY_GONE } from './rest-loader.js';
 import type { Settler } from './settle.js';
 import type { Sink } from './sink.js';
 import { Spool } from './spool.js';
-import {
-  bulkKeepsJson,
-  makeItem,
-  payloadOf,
-  unusableRow,
-  withBytes,
-  type Item,
-  type StreamContext,
-} from './stream.js';
+import { bulkKeepsJson, makeItem, payloadOf, unusableRow, type Item, type StreamContext } from './stream.js';
 import { findField } from '../mapping/fields.js';
 
 /** Bulk sink settings. */
@@ -323,9 +315,11 @@ export class BulkLoader implements Sink {
           // `#N/A` as text would clear the field through Bulk: this row goes through REST, after
           // the job (the ledger is barred until the job has ended).
           this.options.rest.submit(stream, [item]);
-        } else {
+        } else if (error instanceof RangeError) {
           // A value no cell can hold (nested too deeply to serialise): that row only is refused.
           this.settler.reject(stream, item, unusableRow(error));
+        } else {
+          throw error;
         }
         continue;
       }
@@ -391,16 +385,11 @@ export class BulkLoader implements Sink {
       job.operation === 'delete'
         ? placeId(job, item.id ?? item.rawKey ?? '')
         : payloadCells(payload, (name) => job.columnOf(name));
-    // Before anything is written: a row that cannot be serialised is refused whole (submit).
-    if (job.json !== undefined) {
-      const error = withBytes(item, stream.object);
-      if (error !== undefined)
-        throw new RangeError(error instanceof Error ? error.message : 'unserialisable');
-    }
     const row = job.rows;
     job.csvAt.set(row, job.csv.append(csvLine(cells)));
     job.cellCount.set(row, cells.length);
-    // The record's JSON bytes as they are in the arena (copied once, when the spool writes).
+    // The record's JSON bytes as they are in the arena (copied once, when the spool writes): a stream
+    // whose jobs keep JSON always gives its rows bytes (stream.ts accept).
     if (job.json !== undefined) {
       checkBytes(item);
       job.jsonAt.set(row, job.json.append(item.chunk.subarray(item.start, item.end)));

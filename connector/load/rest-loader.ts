@@ -182,7 +182,6 @@ export class RestLoader implements Sink {
    */
   resend(stream: StreamContext, batch: Item[]): Promise<void> {
     if (this.failure !== undefined) return Promise.resolve();
-    batch = this.serialised(stream, batch);
     const hold = new Hold();
     stream.ledger.enter(hold);
     const job = this.job(stream, batch, undefined, hold);
