@@ -274,8 +274,17 @@ export function parseLine(raw: string, lineNo: number): AirbyteMessage | Skipped
   }
   const message = value as AirbyteMessage;
   // Kept to echo the state exactly as it came (state-echo.ts).
-  if (message.type === 'STATE') message.raw = line;
+  if (message.type === 'STATE') message.raw = ownCopy(line);
   return message;
+}
+
+/**
+ * `text` in a string of its own. A line is a slice of the 64 KB chunk it was decoded from, and a
+ * slice keeps its whole chunk alive: a state waits for its rows to end (two Bulk jobs of 200,000 rows
+ * hold 80 states, which held 5 MB of input that way), so it keeps a copy of its own line only.
+ */
+function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
