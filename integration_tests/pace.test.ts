@@ -77,13 +77,13 @@ describe('parallel_requests auto', () => {
     // A latency well above what a busy machine adds to the emulator's own work, so the latency
     // per record the pace reads is the model's.
     emulator.configure({ latencyMs: 300 });
-    const result = await write(3_000, { max_parallel_requests: 8 });
+    const result = await write(3_000, { max_parallel_requests: 25 });
     expectAllAccounted(result, 3_000);
     expect(changes(result).slice(0, 2)).toEqual([
-      'Parallel requests: 2 → 6 (raised: latency per record steady, no lock errors).',
-      'Parallel requests: 6 → 8 (raised: latency per record steady, no lock errors).',
+      'Parallel requests: 2 → 10 (raised: latency per record steady, no lock errors).',
+      'Parallel requests: 10 → 25 (raised: latency per record steady, no lock errors).',
     ]);
-    expect(logText(result)).toMatch(/Parallel requests \(auto\): \d+ now \(ranged 2–8\)/);
+    expect(logText(result)).toMatch(/Parallel requests \(auto\): \d+ now \(ranged 2–25\)/);
   });
 
   it('backs off on lock errors', async () => {

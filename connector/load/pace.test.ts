@@ -19,18 +19,28 @@ const full = (extra: Partial<CallReport> = {}): CallReport => ({
 });
 
 describe('Pace (auto)', () => {
-  it('starts at 2 and triples while Salesforce keeps pace, reaching the maximum within a handful of calls', () => {
+  it('starts at 2 and multiplies by five while Salesforce keeps pace: the default maximum after one round trip', () => {
     const { pace, changes } = auto(10);
     expect(pace.level).toBe(2);
+    pace.report(full());
+    expect(pace.level).toBe(2);
+    pace.report(full());
+    expect(pace.level).toBe(10);
+    expect(changes).toEqual([
+      expect.stringMatching(/^2→10 1000 raised: latency per record steady, no lock errors/),
+    ]);
+  });
+
+  it('reaches the highest maximum, 25, in two round trips', () => {
+    const { pace, changes } = auto(25);
     let calls = 0;
-    while (pace.level < 10 && calls < 50) {
+    while (pace.level < 25 && calls < 50) {
       pace.report(full());
       calls += 1;
     }
-    expect(pace.level).toBe(10);
-    expect(calls).toBeLessThan(15);
-    expect(changes[0]).toMatch(/^2→6 1000 raised: latency per record steady, no lock errors/);
-    expect(changes[1]).toMatch(/^6→10 1000 raised/);
+    expect(pace.level).toBe(25);
+    expect(calls).toBe(2 + 5);
+    expect(changes.map((c) => c.split(' ')[0])).toEqual(['2→10', '10→25']);
   });
 
   it('cuts on lock errors above a quarter of the rows, and freezes its climb for a while', () => {

@@ -52,10 +52,12 @@ const STEADY = 1.5;
 const SLOW = 2.5;
 /**
  * The climb before Salesforce first pushes back: each round trip at a steady pace multiplies the
- * level by this. A round trip is a whole call (seconds), so from 2 the default maximum of 10 takes
- * two of them (2 → 6 → 10) where doubling takes three; an overshoot costs one cut (×0.75).
+ * level by this. A round trip is a whole call (seconds), and the levels span 1 to 25, not the orders
+ * of magnitude TCP's doubling is made for: from 2, the default maximum of 10 takes one round trip and
+ * the highest allowed, 25, two. A sync of 100 calls at 10 is 10 round trips, so each round trip spent
+ * climbing costs ~8 % of its speed; an overshoot costs one cut (×0.75).
  */
-const SLOW_START_FACTOR = 3;
+const SLOW_START_FACTOR = 5;
 /** After a cut, auto does not probe higher for this many decisions. */
 const FREEZE_DECISIONS = 8;
 
