@@ -35,8 +35,8 @@ import { csvCells, csvLine, NotExpressible, payloadCells, rowPayload, BULK_NULL 
 import { Hold, normalizeKey, waitForAll } from './keys.js';
 import { hashA } from './mirror-keys.js';
 import type { RestLoader } from './rest-loader.js';
-import { RowIndex, u16, u32, u8, type Column } from './row-index.js';
 import { ALREADY_GONE } from './rest-loader.js';
+import { RowIndex, u16, u32, u8, type Column } from './row-index.js';
 import type { Settler } from './settle.js';
 import type { Sink } from './sink.js';
 import { Spool } from './spool.js';
