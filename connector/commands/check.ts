@@ -27,6 +27,7 @@ import {
   warnUnknownConfigKeys,
   type CommandContext,
 } from './context.js';
+import { grouped } from '../numbers.js';
 
 /** Runs check; returns the exit code (0 for SUCCEEDED and for FAILED caused by config or Salesforce). */
 export async function runCheck(ctx: CommandContext, configPath: string): Promise<number> {
@@ -143,7 +144,7 @@ export async function checkConnection(config: Config, ctx: CommandContext): Prom
       ? `Ready: ${ready.join('; ')}.`
       : 'No object is configured: streams must name one through Airbyte data activation or a streams entry.',
   );
-  if (remaining !== undefined) parts.push(`${remaining.toLocaleString('en-US')} daily API requests remain.`);
+  if (remaining !== undefined) parts.push(`${grouped(remaining)} daily API requests remain.`);
   await connection.http.stop();
   return parts.join(' ');
 }
@@ -176,7 +177,7 @@ async function dailyUsage(connection: ReturnType<typeof connect>): Promise<ApiUs
  */
 function budgetProblem(config: Config, usage: ApiUsage | undefined): string | undefined {
   if (usage === undefined || usage.max === 0) return undefined;
-  const n = (v: number): string => v.toLocaleString('en-US');
+  const n = grouped;
   if (usage.used >= usage.max) {
     return `The org has used all ${n(usage.max)} of its daily API requests, so a sync would stop at once. Wait for the rolling 24-hour allocation to recover, or raise it with Salesforce.`;
   }

@@ -42,6 +42,7 @@ import type { Sink } from './sink.js';
 import { Spool } from './spool.js';
 import { bulkKeepsJson, makeItem, payloadOf, unusableRow, type Item, type StreamContext } from './stream.js';
 import { findField } from '../mapping/fields.js';
+import { grouped } from '../numbers.js';
 
 /** Bulk sink settings. */
 export interface BulkLoaderOptions {
@@ -375,7 +376,7 @@ export class BulkLoader implements Sink {
         info.id,
         job.stream.tally,
         (now) =>
-          `${job.stream.label}: Bulk job ${now.id} (${job.stream.object} ${job.operation}, ${job.rows.toLocaleString('en-US')} rows) is ${now.state}: ${(now.numberRecordsProcessed ?? 0).toLocaleString('en-US')} processed, ${(now.numberRecordsFailed ?? 0).toLocaleString('en-US')} failed so far.`,
+          `${job.stream.label}: Bulk job ${now.id} (${job.stream.object} ${job.operation}, ${grouped(job.rows)} rows) is ${now.state}: ${grouped(now.numberRecordsProcessed ?? 0)} processed, ${grouped(now.numberRecordsFailed ?? 0)} failed so far.`,
       );
       if (done === undefined) return; // stopped while Salesforce works: left to finish, unacknowledged
       job.info = done;
@@ -593,9 +594,7 @@ export class BulkLoader implements Sink {
   /** Sends rows again through REST and waits for them (the job's bar holds until they end). */
   private async resend(job: Job, rows: number[], why: string): Promise<void> {
     if (rows.length === 0 || this.stopped()) return;
-    this.logger.info(
-      `${job.stream.label}: ${rows.length.toLocaleString('en-US')} row(s) ${why} go through the REST API.`,
-    );
+    this.logger.info(`${job.stream.label}: ${grouped(rows.length)} row(s) ${why} go through the REST API.`);
     const sends: Array<Promise<void>> = [];
     for (let i = 0; i < rows.length; i += 1_000) {
       const batch = rows.slice(i, i + 1_000).map((row) => this.itemOf(job, row));

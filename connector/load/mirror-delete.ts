@@ -18,6 +18,7 @@ import type { RequestCounter } from '../salesforce/http.js';
 import { canonicalId } from '../salesforce/ids.js';
 import { awaitJob, submitJob, type JobLife } from './bulk-job.js';
 import { ALREADY_GONE, LOCK_RETRY, lockPause } from './rest-loader.js';
+import { grouped } from '../numbers.js';
 
 /** A record to delete, and its key (for logs). */
 export interface Doomed {
@@ -78,7 +79,7 @@ export async function deleteRecords(
     stopped = bulk.stopped;
     if (rest.length > 0 && !stopped) {
       run.logger.info(
-        `${run.label}: ${rest.length.toLocaleString('en-US')} record(s) not settled by the Bulk job go through the REST API.`,
+        `${run.label}: ${grouped(rest.length)} record(s) not settled by the Bulk job go through the REST API.`,
       );
     }
   }
@@ -99,7 +100,7 @@ async function restDelete(run: DeletionRun, doomed: readonly Doomed[], failures:
     deleted += await deleteOnce(run, pending, failures, last ? undefined : locked);
     if (locked.length === 0) break;
     run.logger.info(
-      `${run.label}: ${locked.length.toLocaleString('en-US')} record(s) to delete were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying (attempt ${attempt + 1} of ${LOCK_RETRY.attempts}).`,
+      `${run.label}: ${grouped(locked.length)} record(s) to delete were locked by another transaction (UNABLE_TO_LOCK_ROW); retrying (attempt ${attempt + 1} of ${LOCK_RETRY.attempts}).`,
     );
     await run.sleep(lockPause(attempt));
     pending = locked;
@@ -214,7 +215,7 @@ async function bulkDelete(
         info.id,
         run.counter,
         (now) =>
-          `${run.label}: Bulk delete job ${now.id} (${(end - start).toLocaleString('en-US')} records) is ${now.state}: ${(now.numberRecordsProcessed ?? 0).toLocaleString('en-US')} processed so far.`,
+          `${run.label}: Bulk delete job ${now.id} (${grouped(end - start)} records) is ${now.state}: ${grouped(now.numberRecordsProcessed ?? 0)} processed so far.`,
       ));
     if (done === undefined) return tally(doomed, fate, errors, failures, true);
     const onRow = (kind: 'success' | 'failure' | 'unprocessed') => (cells: string[], header: string[]) => {

@@ -17,6 +17,7 @@ import type { Pace } from './pace.js';
 import type { RestLoader } from './rest-loader.js';
 import type { Sink } from './sink.js';
 import type { Item, StreamContext } from './stream.js';
+import { grouped } from '../numbers.js';
 
 /** How a stream is routed. */
 export type Route = 'rest' | 'bulk' | 'auto';
@@ -115,7 +116,7 @@ export class Router implements Sink {
     this.routes.set(stream, 'bulk');
     stream.keepPayload = true;
     this.logger.info(
-      `Stream "${stream.label}": ${queue.rows.toLocaleString('en-US')} rows are waiting for the REST API (bulk_threshold_rows ${this.thresholdRows.toLocaleString('en-US')}), so the stream moves to Bulk API 2.0 for the rest of this sync.`,
+      `Stream "${stream.label}": ${grouped(queue.rows)} rows are waiting for the REST API (bulk_threshold_rows ${grouped(this.thresholdRows)}), so the stream moves to Bulk API 2.0 for the rest of this sync.`,
     );
     for (const batch of queue.batches) this.bulk!.submit(stream, batch);
   }

@@ -7,8 +7,9 @@ import type { SalesforceHttp } from '../salesforce/http.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { Outcomes } from './outcomes.js';
 import type { StreamContext } from './stream.js';
+import { grouped } from '../numbers.js';
 
-const n = (value: number): string => value.toLocaleString('en-US');
+const n = grouped;
 /** `1 API request`, `2 API requests`. */
 const count = (value: number, one: string, many = `${one}s`): string =>
   `${n(value)} ${value === 1 ? one : many}`;
@@ -139,7 +140,7 @@ export function warnUncoveredInserts(
     const uncovered = checkpoints.committedUncovered(stream.key);
     if (uncovered === 0) continue;
     logger.warn(
-      `${stream.label}: ${uncovered.toLocaleString('en-US')} inserted row(s) are in Salesforce but no echoed state covers them, so the next sync sends them again and insert would create them twice. Remove them before the next sync, or use upsert with an External ID, with which sending again is harmless.`,
+      `${stream.label}: ${grouped(uncovered)} inserted row(s) are in Salesforce but no echoed state covers them, so the next sync sends them again and insert would create them twice. Remove them before the next sync, or use upsert with an External ID, with which sending again is harmless.`,
     );
   }
 }
