@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import { attributesKey, ByteArena, standalone, textOf } from '../load/arena.js';
-import { sendComposite, type RecordBytes } from './composite.js';
+import { sendComposite, type CollectionRequest, type RecordBytes, type SingleRequest } from './composite.js';
 import { INSTANCE, testClient, tokenOnce } from './test-client.js';
 
 interface SentBody {
@@ -96,5 +96,123 @@ describe('sendComposite assembles its body from record bytes', () => {
     expect(seen.body!.compositeRequest[0]!.body!.records).toEqual([]);
     expect(seen.body!.compositeRequest[1]!.body).toEqual({ LastName: 'Alone' });
     expect(answer.singles[0]!.success).toBe(true);
+  });
+});
+
+describe('sendComposite reads an answer the same whether every record saved or not', () => {
+  const ID = (i: number): string => `003000000000${String(i).padStart(3, '0')}AAA`;
+  const key = attributesKey('Contact');
+
+  /** Two collections of 3 records and one single (upserts, or creates), answered with `reply` (a body text). */
+  async function answerTo(reply: string, upsert = true): Promise<Awaited<ReturnType<typeof sendComposite>>> {
+    const arena = new ByteArena(600);
+    const records: RecordBytes[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      arena.append(JSON.stringify({ External_ID__c: `C-${i}` }), key);
+      records.push({ chunk: arena.chunk, start: arena.start, end: arena.end });
+    }
+    tokenOnce();
+    nock(INSTANCE)
+      .post('/services/data/v61.0/composite')
+      .reply(200, reply, { 'content-type': 'application/json' });
+    const collection = (part: RecordBytes[]): CollectionRequest =>
+      upsert
+        ? { kind: 'upsert', object: 'Contact', externalIdField: 'External_ID__c', records: part }
+        : { kind: 'create', records: part };
+    const single: SingleRequest = upsert
+      ? { kind: 'upsert', object: 'Contact', externalIdField: 'External_ID__c', value: 'C-9', body: '{}' }
+      : { kind: 'create', object: 'Contact', body: '{}' };
+    return sendComposite(
+      testClient({ maxConcurrent: 1 }),
+      [collection(records.slice(0, 3)), collection(records.slice(3))],
+      [single],
+      { idempotent: upsert },
+    );
+  }
+
+  const saved = (i: number, created: boolean): object => ({ id: ID(i), success: true, errors: [], created });
+  const answer = (first: object[], second: object[], secondStatus = 200): object => ({
+    compositeResponse: [
+      { body: first, httpHeaders: {}, httpStatusCode: 200, referenceId: 'c0' },
+      { body: second, httpHeaders: {}, httpStatusCode: secondStatus, referenceId: 'c1' },
+      { body: saved(9, true), httpHeaders: {}, httpStatusCode: 201, referenceId: 's0' },
+    ],
+  });
+  const allSaved = answer(
+    [saved(0, true), saved(1, false), saved(2, true)],
+    [saved(3, false), saved(4, true), saved(5, true)],
+  );
+  const createdOf = (a: Awaited<ReturnType<typeof sendComposite>>): unknown[] => [
+    ...a.collections.flatMap((c): unknown[] => (c.ok ? c.results.map((r) => r.created) : [c.status])),
+    ...a.singles.map((s) => s.created),
+  ];
+
+  it('every record saved (compact, as Salesforce writes it): created or updated, in order, without parsing', async () => {
+    const a = await answerTo(JSON.stringify(allSaved));
+    expect(createdOf(a)).toEqual([true, false, true, false, true, true, true]);
+    // The results are the shared ones of the fast path, not objects parsed from the text.
+    expect(a.collections.every((c) => c.ok && c.results.every((r) => Object.isFrozen(r)))).toBe(true);
+  });
+
+  it('the same answer spaced out is parsed in full, with the same outcome', async () => {
+    const a = await answerTo(JSON.stringify(allSaved, null, 1));
+    expect(createdOf(a)).toEqual([true, false, true, false, true, true, true]);
+    expect(a.collections.some((c) => c.ok && c.results.some((r) => Object.isFrozen(r)))).toBe(false);
+  });
+
+  it('one record refused: its own error, and the others saved', async () => {
+    const refused = {
+      success: false,
+      errors: [
+        {
+          statusCode: 'REQUIRED_FIELD_MISSING',
+          message: 'Required fields are missing: [LastName]',
+          fields: ['LastName'],
+        },
+      ],
+    };
+    const a = await answerTo(
+      JSON.stringify(
+        answer([saved(0, true), refused, saved(2, true)], [saved(3, false), saved(4, true), saved(5, true)]),
+      ),
+    );
+    const first = a.collections[0]!;
+    expect(first.ok && first.results.map((r) => r.success)).toEqual([true, false, true]);
+    expect(first.ok && first.results[1]!.errors[0]!.statusCode).toBe('REQUIRED_FIELD_MISSING');
+    expect(createdOf(a)).toEqual([true, undefined, true, false, true, true, true]);
+  });
+
+  it('a record marked failed is not read as saved, even with no error text', async () => {
+    const bare = { id: ID(1), success: false, errors: [] };
+    const a = await answerTo(
+      JSON.stringify(
+        answer([saved(0, true), bare, saved(2, true)], [saved(3, false), saved(4, true), saved(5, true)]),
+      ),
+      false,
+    );
+    const first = a.collections[0]!;
+    expect(first.ok && first.results.map((r) => r.success)).toEqual([true, false, true]);
+  });
+
+  it('a subrequest answered with an error status is not read as saved', async () => {
+    const error = [
+      { errorCode: 'INVALID_FIELD', message: "No such column 'Foo__c' on sobject of type Contact" },
+    ];
+    const a = await answerTo(
+      JSON.stringify(answer([saved(0, true), saved(1, false), saved(2, true)], error, 400)),
+    );
+    expect(a.collections[0]!.ok).toBe(true);
+    const second = a.collections[1]!;
+    expect(second.ok).toBe(false);
+    expect(!second.ok && [second.status, second.error.statusCode]).toEqual([400, 'INVALID_FIELD']);
+  });
+
+  it('a status that only starts like 200 or 201 is not read as saved', async () => {
+    const a = await answerTo(
+      JSON.stringify(allSaved).replace('"httpStatusCode":201', '"httpStatusCode":2010'),
+    );
+    // The single's subrequest now carries an unknown status: no longer read as the fast path's created.
+    expect(Object.isFrozen(a.singles[0])).toBe(false);
+    expect(a.collections.some((c) => c.ok && c.results.some((r) => Object.isFrozen(r)))).toBe(false);
   });
 });
