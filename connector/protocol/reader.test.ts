@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
-import { readMessages, type SkippedLine } from './reader.js';
+import { readMessageBatches, readMessages, type SkippedLine } from './reader.js';
 import type { AirbyteMessage } from './messages.js';
 
 async function collect(chunks: Array<string | Buffer>, maxLineLength?: number) {
@@ -133,6 +133,34 @@ describe('stdin reader', () => {
     for (let turn = 0; turn < 100; turn += 1) await new Promise((r) => setImmediate(r));
     expect(produced).toBeLessThan(100);
     await iterator.return?.(undefined);
+  });
+});
+
+describe('stdin reader: a chunk is parsed a few lines at a time', () => {
+  it('yields the 200 lines of one chunk in arrays of at most 16, numbered in order', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) =>
+      i === 39 ? 'not json' : i === 120 ? '{}' : record(i + 1),
+    );
+    const input = Readable.from([`${lines.join('\n')}\n`], { objectMode: false });
+    const sizes: number[] = [];
+    const items = [];
+    for await (const batch of readMessageBatches(input)) {
+      sizes.push(batch.length);
+      items.push(...batch);
+    }
+    // Parsed on demand: rows not taken yet are text, not objects (bench/: they outlived young
+    // collections while the consumer waited for room).
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(16);
+    expect(items).toHaveLength(200);
+    const skipped = items.filter((i) => i.type === 'SKIPPED');
+    expect(skipped.map((s) => [s.line, s.reason.split(' (')[0]])).toEqual([
+      [40, 'not JSON'],
+      [121, 'not an AirbyteMessage'],
+    ]);
+    const records = items.filter((i) => i.type === 'RECORD');
+    expect(records.map((r) => (r.record.data as { i: number }).i)).toEqual(
+      Array.from({ length: 200 }, (_, i) => i + 1).filter((i) => i !== 40 && i !== 121),
+    );
   });
 });
 
