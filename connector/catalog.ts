@@ -5,17 +5,11 @@
 import { readJsonFile } from './config.js';
 import { ConfigError } from './errors.js';
 import { streamKey, streamLabel, type ConfiguredAirbyteCatalog } from './protocol/messages.js';
-import type { ValidateFunction } from 'ajv';
-import { describeErrors, readPackageJson, sharedAjv } from './validation.js';
-
-let catalogValidator: ValidateFunction | undefined;
+import { catalog as validate } from './generated/validators.js';
+import { describeErrors } from './validation.js';
 
 /** Validates a parsed catalog object. */
 export function parseCatalog(input: unknown): ConfiguredAirbyteCatalog {
-  // Compiled once: the schema has an $id, which one ajv takes once.
-  const validate = (catalogValidator ??= sharedAjv().compile(
-    readPackageJson<Record<string, unknown>>('schemas/configured_catalog.json'),
-  ));
   if (!validate(input)) {
     const problems = describeErrors(validate.errors, 'catalog');
     throw new ConfigError(

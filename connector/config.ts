@@ -10,7 +10,8 @@ import type { SalesforceCredentials } from './salesforce/auth.js';
 import { isLoopback } from './salesforce/proxy.js';
 import { nearestName } from './suggest.js';
 import type { ConnectorSpecification } from './protocol/messages.js';
-import { describeErrors, readPackageJson, sharedAjv } from './validation.js';
+import * as validators from './generated/validators.js';
+import { describeErrors, readPackageJson } from './validation.js';
 
 /** The API version used when the config names none; the one constant for it (STYLE.md principle 13). */
 export const DEFAULT_API_VERSION = 'v61.0';
@@ -217,12 +218,12 @@ export function checkHostUrl(value: string, field: string): string {
 }
 
 /** Validates a parsed config object and returns the typed config. Throws one ConfigError naming every problem. */
-export function parseConfig(input: unknown, spec: ConnectorSpecification = loadSpec()): Config {
+export function parseConfig(input: unknown): Config {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError('The config must be a JSON object.');
   }
   const raw = structuredClone(input) as Record<string, unknown>;
-  const problems = validateAgainstSpec(raw, spec.connectionSpecification);
+  const problems = validateAgainstSpec(raw);
   problems.push(...semanticProblems(raw));
   if (problems.length > 0) {
     const list = problems.map((p, i) => `(${i + 1}) ${p}`).join('; ');
@@ -301,42 +302,32 @@ function knownProperties(value: Record<string, unknown>, schema: Schema): Schema
 }
 
 /**
- * ajv reports every branch of a oneOf, which buries the real problem. The credentials branch is
- * chosen by its `auth_type` const first, and only that branch is validated.
+ * The config against the specification. ajv reports every branch of a oneOf, which buries the real
+ * problem, so the credentials branch is chosen by its `auth_type` const first, and only that branch
+ * is validated (validators.js has one validator per branch, and one for the rest of the config).
  */
-function validateAgainstSpec(
-  raw: Record<string, unknown>,
-  connectionSpecification: Record<string, unknown>,
-): string[] {
-  const schema = structuredClone(connectionSpecification);
-  const properties = schema.properties as Record<string, Record<string, unknown>>;
-  const credentialsSchema = properties.credentials!;
-  const branches = (credentialsSchema.oneOf ?? []) as Array<Record<string, unknown>>;
-  const authTypes = branches.map(
-    (b) => ((b.properties as Record<string, Record<string, unknown>>).auth_type!.const as string) ?? '',
-  );
+function validateAgainstSpec(raw: Record<string, unknown>): string[] {
   const problems: string[] = [];
   const credentials = raw.credentials;
-  if (credentials !== null && typeof credentials === 'object' && !Array.isArray(credentials)) {
-    const authType = (credentials as Record<string, unknown>).auth_type;
-    const index = authTypes.indexOf(String(authType));
-    if (index === -1) {
+  if (isRecord(credentials)) {
+    const authType = credentials.auth_type;
+    const authTypes = Object.keys(validators.credentials);
+    const validate =
+      typeof authType === 'string' && Object.hasOwn(validators.credentials, authType)
+        ? validators.credentials[authType]!
+        : undefined;
+    if (validate === undefined) {
       problems.push(
         authType === undefined
           ? `credentials.auth_type is required: one of ${authTypes.join(', ')}`
           : `credentials.auth_type must be one of ${authTypes.join(', ')} (got ${JSON.stringify(authType)})`,
       );
-      delete credentialsSchema.oneOf;
-    } else {
-      delete credentialsSchema.oneOf;
-      Object.assign(credentialsSchema, branches[index]);
+    } else if (!validate(credentials)) {
+      for (const text of describeErrors(validate.errors, 'credentials')) problems.push(friendly(text));
     }
-  } else {
-    delete credentialsSchema.oneOf;
   }
-  const validate = sharedAjv().compile(schema);
-  if (!validate(raw)) {
-    for (const text of describeErrors(validate.errors)) problems.push(friendly(text));
+  if (!validators.config(raw)) {
+    for (const text of describeErrors(validators.config.errors)) problems.push(friendly(text));
   }
   return problems;
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { readPackageJson } from './validation.js';
 
@@ -18,5 +20,14 @@ describe('the schemas the connector ships', () => {
 
   it('a broken schema is caught by the same check', () => {
     expect(ajv.validateSchema({ type: 'objekt' })).toBe(false);
+  });
+});
+
+describe('the generated validators', () => {
+  it('connector/generated/validators.js is what scripts/validators.mjs makes of the schemas today', () => {
+    const script = fileURLToPath(new URL('../scripts/validators.mjs', import.meta.url));
+    const check = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
+    // Out of date after a change to spec/ or schemas/: `npm run build` writes it again.
+    expect([check.status, check.stderr]).toEqual([0, '']);
   });
 });

@@ -43,7 +43,7 @@ export async function runCheck(ctx: CommandContext, configPath: string): Promise
   let config: Config;
   try {
     for (const secret of secretValues(spec.connectionSpecification, raw)) ctx.redactor.add(secret);
-    config = parseConfig(raw, spec);
+    config = parseConfig(raw);
   } catch (error) {
     return failed(ctx, toConnectorError(error), false);
   }
