@@ -5,6 +5,7 @@
  * the latency the model assigned); none measures how long something took.
  */
 import { beforeEach, describe, expect, it } from '@jest/globals';
+import { request } from 'node:http';
 import { contentionChance, modelLatencyMs, writeCost } from './latency.js';
 import { defaultSettings } from './server.js';
 import { Api, rec, send, until, useEmulator } from './test-support.js';
@@ -149,6 +150,38 @@ describe('what a request costs', () => {
     sf.resetStats();
     expect((await api.get('/limits')).status).toBe(200);
     expect(sf.stats().latencyTotalMs).toBe(2);
+  });
+
+  it('counts the latency from arrival: time spent before the body was read is not added to it', async () => {
+    sf.configure({ latencyMs: 300 });
+    const body = JSON.stringify({ allOrNone: false, records: contacts('S', 2) });
+    const url = new URL(`${sf.url}${V}/composite/sobjects/Contact/External_ID__c`);
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = request(url, {
+        method: 'PATCH',
+        headers: {
+          authorization: `Bearer ${api.token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      // The rest of the body comes only once the request has been in flight for the whole latency.
+      void until(() => sf.stats().inFlight === 1)
+        .then(() => new Promise((r) => setTimeout(r, 300)))
+        .then(() => req.end(body.slice(10)));
+    });
+    expect(await answer).toBe(200);
+    const stats = sf.stats();
+    expect(stats.latencyTotalMs).toBe(300);
+    // At least 300 ms passed between arrival and the end of the body: nothing was left to wait.
+    expect(stats.latencyWaitedMs).toBe(0);
+    expect(sf.count('Contact')).toBe(2);
   });
 
   it('stats().longestRequestMs is at least the latency of the longest request, and resetStats zeroes it', async () => {

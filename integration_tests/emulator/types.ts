@@ -258,6 +258,11 @@ export interface EmulatorStats {
   /** Latency the model assigned to requests since start / the last resetStats() (ms, jitter included). */
   latencyTotalMs: number;
   /**
+   * Of that, what was served on the timer (ms): the rest had passed already, reading and parsing the
+   * body, since the latency counts from a request's arrival.
+   */
+  latencyWaitedMs: number;
+  /**
    * UNABLE_TO_LOCK_ROW record errors given since start / the last resetStats(), by lock contention or
    * the lockRows fault, on every path (REST and Bulk rows): a row that fails twice counts twice.
    */
