@@ -50,10 +50,9 @@ const BOM = 0xfeff;
 
 /**
  * Lines parsed per array yielded. A chunk of input holds ~160 rows; parsed all at once, the rows
- * not yet taken stay alive while the consumer waits for room (a full set of calls in flight), and
- * the young-generation collections that run meanwhile copy them, then promote them (bench/ measured
- * that copying as the largest part of the connector's CPU above the floor). Parsed a few at a time,
- * at most this many wait.
+ * not yet taken stay alive as objects while the consumer waits for room (a full set of calls in
+ * flight), and the young-generation collections that run meanwhile copy them, then promote them.
+ * Parsed a few at a time, at most this many wait as objects; the rest wait as text.
  */
 const PARSE_GROUP = 16;
 
