@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { emptyBulkStats } from '../integration_tests/emulator/core.js';
 import type { BulkStats } from '../integration_tests/emulator/types.js';
+import type { Sample } from './timeline.js';
 import {
   ceilingRowsPerSec,
   cpuPairs,
@@ -204,6 +205,62 @@ describe('headlines and targets', () => {
     expect(verdict('auto lock errors')).toBe('PASS');
     expect(verdict('auto under lock contention')).toBe('FAIL');
     expect(verdict('longest call of auto')).toBe('FAIL');
+  });
+
+  it('lock contention up to 95 % stored: the retry tail left out, the levels ranked by how fast they store', () => {
+    const rows = 40_000;
+    // Stores at `steady` rows/s until 95 % of the rows, then the tail until `wallMs`.
+    const sample = (t: number, stored: number): Sample => ({
+      t,
+      stored,
+      lockErrors: 0,
+      apiUsed: 0,
+      composite: 0,
+      inFlight: 0,
+    });
+    const samplesOf = (steady: number, wallMs: number): Sample[] => {
+      const t95 = ((0.95 * rows) / steady) * 1000;
+      return [sample(0, 0), sample(t95 / 2, 0.475 * rows), sample(t95, 0.95 * rows), sample(wallMs, rows)];
+    };
+    const contended = (level: number, steady: number, wallMs: number): RunResult =>
+      fixed(level, {
+        name: `fixed ${level} (lock)`,
+        scenario: 'contention',
+        latency: CONTENDED,
+        rows,
+        wallMs,
+        rowsPerSec: (rows * 1000) / wallMs,
+        samples: samplesOf(steady, wallMs),
+        emulator: emulator({ lockErrors: level * 100, stored: rows }),
+      });
+    const h = headlines(
+      named({
+        // Fixed 16 stores fastest but its last locked row waited longest: worst over the whole run.
+        contentionFixed: [contended(8, 1_900, 30_000), contended(16, 3_000, 40_000)],
+        contentionReference: contended(10, 2_300, 32_000),
+        contentionAuto: auto({
+          name: 'auto (lock)',
+          scenario: 'contention',
+          latency: CONTENDED,
+          rows,
+          wallMs: 31_000,
+          rowsPerSec: (rows * 1000) / 31_000,
+          samples: samplesOf(2_000, 31_000),
+          emulator: emulator({ lockErrors: 700, stored: rows }),
+        }),
+      }),
+    );
+    const c = h.contentionHeadline!;
+    expect(c.best?.run).toBe('fixed 8 (lock)');
+    expect(c.autoShareOfBest).toBeCloseTo(30 / 31);
+    expect(c.steadyBest?.run).toBe('fixed 16 (lock)');
+    expect(c.steadyBest?.rowsPerSec).toBeCloseTo(3_000);
+    expect(c.autoSteadyRowsPerSec).toBeCloseTo(2_000);
+    expect(c.autoSteadyShareOfBest).toBeCloseTo(2 / 3);
+    const verdict = (start: string): string | undefined =>
+      targets(h).find((v) => v.measure.startsWith(start))?.verdict;
+    expect(verdict('auto rows/s ÷ best fixed')).toBe('PASS');
+    expect(verdict('the same, rows/s until 95 %')).toBe('FAIL');
   });
 
   it('judges no CPU ratio from fewer than 5 pairs, and no Bulk target when the Bulk runs made no Bulk job', () => {

@@ -8,6 +8,7 @@ import {
   parseLevelChange,
   rates,
   rowsPerSecBetween,
+  rowsPerSecUntil,
   type Sample,
 } from './timeline.js';
 
@@ -91,6 +92,16 @@ describe('rates from the emulator’s samples', () => {
   it('the calls sent by a time, between two samples', () => {
     expect(callsAt(samples, 2_500)).toBeCloseTo(5);
     expect(callsAt(samples, 60_000)).toBeUndefined();
+  });
+
+  it('rows/s until a share of the rows was stored, the moment placed between two samples', () => {
+    // 1,020 rows a second, then a tail: the last 5 % take 40 s more.
+    const tail = [...samples, sample(46_000, 6_400)];
+    expect(rowsPerSecUntil(tail, 6_400, 0.9)).toBeCloseTo(1_020);
+    expect(rowsPerSecUntil(tail, 6_400, 0.95)).toBeCloseTo(1_020);
+    // The whole run's rate is the tail's doing.
+    expect(rowsPerSecBetween(tail, 0, 46_000)).toBeLessThan(150);
+    expect(rowsPerSecUntil(samples, 100_000, 0.95)).toBeUndefined();
   });
 
   it('rows/s between two times, from the samples inside them', () => {

@@ -165,3 +165,25 @@ export function rowsPerSecBetween(
   if (a === undefined || b === undefined || b.t <= a.t) return undefined;
   return ((b.stored - a.stored) * 1000) / (b.t - a.t);
 }
+
+/**
+ * Rows/s until `share` of a run's `rows` were stored: `share × rows` over the time the samples put
+ * that moment at (linear between the two samples around it). Under lock contention the last rows of a
+ * run wait out their retries' pauses (1, 2, 4, 8, 16 s), as long at every level, so the whole run's
+ * rows/s says more about those pauses than about how fast a level stores rows; this leaves that tail
+ * out. Undefined when the samples never reach that share.
+ */
+export function rowsPerSecUntil(samples: readonly Sample[], rows: number, share: number): number | undefined {
+  const target = rows * share;
+  for (let i = 0; i < samples.length; i++) {
+    const b = samples[i]!;
+    if (b.stored < target) continue;
+    const a = samples[i - 1];
+    const t =
+      a === undefined || b.stored === a.stored
+        ? b.t
+        : a.t + ((target - a.stored) / (b.stored - a.stored)) * (b.t - a.t);
+    return t > 0 ? (target * 1000) / t : undefined;
+  }
+  return undefined;
+}
