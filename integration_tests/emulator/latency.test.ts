@@ -171,9 +171,13 @@ describe('what a request costs', () => {
       });
       req.on('error', reject);
       req.write(body.slice(0, 10));
-      // The rest of the body comes only once the request has been in flight for the whole latency.
+      // The rest of the body comes only once the request has been in flight for the whole latency,
+      // read on the emulator's own clock (it runs in this process): a timer may fire a little early.
       void until(() => sf.stats().inFlight === 1)
-        .then(() => new Promise((r) => setTimeout(r, 300)))
+        .then(() => {
+          const seen = performance.now();
+          return until(() => performance.now() - seen >= 300);
+        })
         .then(() => req.end(body.slice(10)));
     });
     expect(await answer).toBe(200);
