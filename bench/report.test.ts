@@ -76,6 +76,10 @@ const auto = (extra: Partial<RunResult> = {}): RunResult =>
     ...extra,
   });
 
+/** A fixed level's run under lock contention. */
+const fixedUnderLock = (level: number, extra: Partial<RunResult>): RunResult =>
+  fixed(level, { name: `fixed ${level} (lock)`, scenario: 'contention', latency: CONTENDED, ...extra });
+
 const named = (extra: Partial<NamedRuns>): NamedRuns => ({
   startup: { connectorRunsMs: [], floorRunsMs: [] },
   cpuRest: [],
@@ -164,13 +168,7 @@ describe('headlines and targets', () => {
 
   it('lock contention: auto against the best fixed level, its lock errors against fixed 10, rows not stored', () => {
     const contended = (level: number, rowsPerSec: number, lockErrors: number): RunResult =>
-      fixed(level, {
-        name: `fixed ${level} (lock)`,
-        scenario: 'contention',
-        latency: CONTENDED,
-        rowsPerSec,
-        emulator: emulator({ lockErrors }),
-      });
+      fixedUnderLock(level, { rowsPerSec, emulator: emulator({ lockErrors }) });
     const h = headlines(
       named({
         contentionFixed: [
@@ -223,10 +221,7 @@ describe('headlines and targets', () => {
       return [sample(0, 0), sample(t95 / 2, 0.475 * rows), sample(t95, 0.95 * rows), sample(wallMs, rows)];
     };
     const contended = (level: number, steady: number, wallMs: number): RunResult =>
-      fixed(level, {
-        name: `fixed ${level} (lock)`,
-        scenario: 'contention',
-        latency: CONTENDED,
+      fixedUnderLock(level, {
         rows,
         wallMs,
         rowsPerSec: (rows * 1000) / wallMs,

@@ -180,7 +180,7 @@ export interface AutoClimb {
 }
 
 /** The share of a run's rows stored by which its steady rows/s is read ({@link rowsPerSecUntil}). */
-export const STEADY_SHARE = 0.95;
+const STEADY_SHARE = 0.95;
 
 /** The runs under lock contention. */
 export interface ContentionHeadline {

@@ -24,7 +24,7 @@ import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const OUTPUT = join(ROOT, 'connector', 'generated', 'validators.js');
+const OUTPUT = join(ROOT, 'connector', 'generated', 'validators.js');
 
 /**
  * The options the validators are generated with: every error reported, defaults filled in, Airbyte's
@@ -45,7 +45,7 @@ function createAjv() {
 const readJson = (path) => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
 
 /** The generated module's text. */
-export function validatorSource() {
+function validatorSource() {
   const spec = readJson('spec/spec.json').connectionSpecification;
   const config = structuredClone(spec);
   const credentials = config.properties.credentials;

@@ -131,9 +131,9 @@ function pushChecked(lines: LineParser, bytes: Buffer): RawLine[] {
 
 /**
  * A complete line not parsed yet: its text, or its text marked as holding bytes that were not UTF-8,
- * or what a line over the length limit became.
+ * or the head kept of a line over the length limit.
  */
-type RawLine = string | { bad: string } | SkippedItem;
+type RawLine = string | { bad: string } | { overlong: string };
 
 /**
  * Text → complete lines → messages, keeping the unfinished last line for the next chunk. Synchronous
@@ -218,19 +218,17 @@ class LineParser {
   }
 
   private line(line: string, bad: boolean, into: RawLine[]): void {
-    if (this.overlong) {
-      const head = this.pending;
-      // Numbered when it is parsed, in order with the lines around it.
-      into.push(skipped(0, `line longer than ${this.maxLine} characters`, head, recordHint(head)));
-      return;
-    }
-    into.push(bad ? { bad: line } : line);
+    if (this.overlong) into.push({ overlong: this.pending });
+    else into.push(bad ? { bad: line } : line);
   }
 
   /** The item of one line (undefined for a blank one), numbered {@link lineNo}. */
   private item(raw: RawLine): ReadItem | undefined {
     if (typeof raw === 'string') return parseLine(raw, this.lineNo);
-    if (!('bad' in raw)) return { ...raw, line: this.lineNo };
+    if ('overlong' in raw) {
+      const head = raw.overlong;
+      return skipped(this.lineNo, `line longer than ${this.maxLine} characters`, head, recordHint(head));
+    }
     const item = parseLine(raw.bad, this.lineNo);
     if (item === undefined || item.type === 'SKIPPED') return item;
     if (item.type === 'RECORD') (item as { invalidUtf8?: boolean }).invalidUtf8 = true;
